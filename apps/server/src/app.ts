@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import { createOpenApiDocument, createServices, listRestOperations, systemClock, type Clock } from '@tasks/api';
+import { createDatabaseClient } from '@tasks/db';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { AppConfig } from './config.js';
+import { healthRoutes } from './plugins/health.js';
+import { registerProblemHandlers } from './plugins/problems.js';
+import { restRoutes } from './plugins/rest.js';
+import { trpcRoutes } from './plugins/trpc.js';
+
+export interface AppDependencies {
+  clock?: Clock;
+}
+
+/** A client-supplied request id is echoed only when it is short and plain. */
+const saneRequestId = /^[\w.:-]{1,128}$/;
+
+/** JSON lines for machines; pretty output only when a person watches a terminal. */
+function createLogger(config: AppConfig): FastifyBaseLogger {
+  return pino({
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    ...(process.stdout.isTTY && { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }),
+  });
+}
+
+/** Builds the whole HTTP application; `server.ts` only listens, tests call this directly. */
+export async function buildApp(
+  config: AppConfig & { databaseUrl: string },
+  { clock = systemClock }: AppDependencies = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: createLogger(config),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (request) => {
+      const supplied = request.headers['x-request-id'];
+      return typeof supplied === 'string' && saneRequestId.test(supplied) ? supplied : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  if (config.jwt.isDevDefault) {
+    app.log.warn('JWT_SECRET is not set: using the insecure development secret. Never do this in production.');
+  }
+
+  const db = createDatabaseClient({ url: config.databaseUrl, poolSize: config.dbPoolSize });
+  app.addHook('onClose', () => db.$disconnect());
+  const services = createServices({
+    db,
+    clock,
+    config: {
+      bcryptCost: config.bcryptCost,
+      accessTokens: {
+        secret: config.jwt.secret,
+        issuer: config.jwt.issuer,
+        audience: config.jwt.audience,
+        ttlSeconds: config.jwt.ttlSeconds,
+      },
+    },
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    exposedHeaders: ['location', 'x-request-id', 'www-authenticate'],
+  });
+  registerProblemHandlers(app);
+
+  const openApiDocument = createOpenApiDocument({ baseUrl: '/' });
+  app.get('/openapi.json', async () => openApiDocument);
+  await app.register(healthRoutes, { db });
+  await app.register(restRoutes, { operations: listRestOperations(), services });
+  await app.register(trpcRoutes, { services });
+  return app;
+}

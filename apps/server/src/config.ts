@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/** Used only outside production, and announced loudly at boot when it is. */
+const devJwtSecret = 'dev-only-insecure-jwt-secret-change-me-0123456789';
+
+const commaSeparated = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    EMBEDDED_DB_DIR: z.string().min(1).optional(),
+    EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    MIGRATE_ON_START: z.stringbool().optional(),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_ISSUER: z.string().min(1).default('tasks-api'),
+    JWT_AUDIENCE: z.string().min(1).default('tasks-api'),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+    CORS_ORIGINS: commaSeparated,
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, context) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
+    }
+    // The embedded database is a development convenience, never a production default.
+    if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
+      context.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' });
+    }
+  });
+
+export interface AppConfig {
+  environment: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  /** Absent: the server process starts the embedded development database. */
+  databaseUrl: string | undefined;
+  /** Where the embedded development database keeps its data and listens, when overridden. */
+  embeddedDb: { dataDir: string | undefined; port: number | undefined };
+  dbPoolSize: number;
+  migrateOnStart: boolean;
+  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number; isDevDefault: boolean };
+  bcryptCost: number;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once, at boot; every problem is reported together. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const values = parsed.data;
+  return {
+    environment: values.NODE_ENV,
+    host: values.HOST,
+    port: values.PORT,
+    databaseUrl: values.DATABASE_URL,
+    embeddedDb: { dataDir: values.EMBEDDED_DB_DIR, port: values.EMBEDDED_DB_PORT },
+    dbPoolSize: values.DB_POOL_SIZE,
+    migrateOnStart: values.MIGRATE_ON_START ?? values.NODE_ENV !== 'production',
+    jwt: {
+      secret: values.JWT_SECRET ?? devJwtSecret,
+      issuer: values.JWT_ISSUER,
+      audience: values.JWT_AUDIENCE,
+      ttlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
+      isDevDefault: values.JWT_SECRET === undefined,
+    },
+    bcryptCost: values.BCRYPT_COST,
+    corsOrigins: values.CORS_ORIGINS,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    logLevel: values.LOG_LEVEL,
+  };
+}

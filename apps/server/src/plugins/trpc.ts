@@ -1,0 +1,20 @@
+import { appRouter, createContext, type Services } from '@tasks/api';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import type { FastifyInstance } from 'fastify';
+import { requestDetails } from '../request-details.js';
+
+/**
+ * `/trpc` for TypeScript clients (superjson, batching). Registered in its own encapsulated
+ * scope because the adapter replaces the JSON content-type parser there.
+ */
+export async function trpcRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const options: FastifyTRPCPluginOptions<typeof appRouter> = {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      allowBatching: true,
+      createContext: ({ req }) => createContext(services, requestDetails(req)),
+    },
+  };
+  await app.register(fastifyTRPCPlugin, options);
+}

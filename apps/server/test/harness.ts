@@ -1,0 +1,77 @@
+import type { AppRouter } from '@tasks/api';
+import { createTestDatabase } from '@tasks/db/testing';
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import type { FastifyInstance } from 'fastify';
+import superjson from 'superjson';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+
+export interface TestServer {
+  app: FastifyInstance;
+  baseUrl: string;
+  /** Real HTTP against the listening server; JSON bodies are serialised for you. */
+  request(path: string, init?: Omit<RequestInit, 'body'> & { body?: unknown; token?: string }): Promise<Response>;
+  /** A real tRPC client over HTTP (superjson, batching), optionally with a bearer token. */
+  trpc(token?: string): ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** Registers and logs in a fresh user over REST. */
+  signUp(): Promise<{ email: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export const testEnv = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  BCRYPT_COST: '4',
+  JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+  BODY_LIMIT_BYTES: '65536',
+};
+
+let userCounter = 0;
+
+/** The real Fastify app on a random port, over its own isolated PostgreSQL database. */
+export async function startTestServer(): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ ...testEnv, DATABASE_URL: database.url });
+  const app = await buildApp({ ...config, databaseUrl: database.url });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const request: TestServer['request'] = (path, { body, token, headers, ...init } = {}) =>
+    fetch(`${baseUrl}${path}`, {
+      ...init,
+      headers: {
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...(token && { authorization: `Bearer ${token}` }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  return {
+    app,
+    baseUrl,
+    request,
+    trpc: (token) =>
+      createTRPCClient<AppRouter>({
+        links: [
+          httpBatchLink({
+            url: `${baseUrl}/trpc`,
+            transformer: superjson,
+            headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
+          }),
+        ],
+      }),
+    async signUp() {
+      const credentials = { email: `rest-user${++userCounter}-${Date.now()}@example.com`, password: 'correct horse battery' };
+      await request('/auth/register', { method: 'POST', body: credentials });
+      const login = await request('/auth/login', { method: 'POST', body: credentials });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      return { email: credentials.email, token: accessToken };
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { ZodError } from 'zod';
+import { Prisma } from '@tasks/db';
+
+/**
+ * The closed catalogue of error codes shared by REST (problem+json) and tRPC (`error.data`).
+ * Each code has exactly one HTTP status; `../shared/API.md` documents the same list.
+ */
+export const errorCatalogue = {
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
+  TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
+  PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  VALIDATION_FAILED: { status: 422, title: 'Validation failed' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with another request' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal server error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+/** One invalid input field, as listed in `errors` of a problem and in tRPC `error.data.errors`. */
+export interface FieldError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+const trpcCodeByStatus: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'PARSE_ERROR',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  500: 'INTERNAL_SERVER_ERROR',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * The one error type that leaves the API. Its tRPC `code` is derived from the catalogue status,
+ * so tRPC's HTTP status and the REST status always agree.
+ */
+export class ApiError extends TRPCError {
+  readonly apiCode: ErrorCode;
+  readonly status: number;
+  readonly fieldErrors: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options: { errors?: FieldError[]; cause?: unknown } = {}) {
+    const { status, title } = errorCatalogue[code];
+    super({ code: trpcCodeByStatus[status] ?? 'INTERNAL_SERVER_ERROR', message: detail ?? title, cause: options.cause });
+    this.apiCode = code;
+    this.status = status;
+    this.fieldErrors = options.errors;
+  }
+}
+
+export function fieldErrorsFromZod(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+export function validationError(errors: FieldError[]): ApiError {
+  const detail = errors.length === 1 ? '1 field is invalid' : `${errors.length} fields are invalid`;
+  return new ApiError('VALIDATION_FAILED', detail, { errors });
+}
+
+/** Driver-level codes and Prisma codes that mean "the database cannot be reached right now". */
+const unavailableCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
+}
+
+/**
+ * Maps anything thrown inside a procedure to an ApiError. This is the only place where
+ * validation, database and unknown failures become catalogue codes; unknown errors keep their
+ * cause for the log but expose nothing.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof TRPCError) {
+    if (error.cause instanceof ApiError) return error.cause;
+    if (error.cause instanceof ZodError && error.code === 'BAD_REQUEST') {
+      return validationError(fieldErrorsFromZod(error.cause));
+    }
+    if (error.cause !== undefined && error.cause !== error) return toApiError(error.cause);
+    if (error.code === 'UNAUTHORIZED') return new ApiError('UNAUTHENTICATED', undefined, { cause: error });
+    return new ApiError('INTERNAL', undefined, { cause: error });
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable, retry later', { cause: error });
+  }
+  return new ApiError('INTERNAL', undefined, { cause: error });
+}

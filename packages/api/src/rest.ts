@@ -1,0 +1,97 @@
+import type { AnyRouter } from '@trpc/server';
+import { forEachOpenApiProcedure, getInputOutputParsers, type OpenApiMethod } from 'trpc-to-openapi';
+import type { z } from 'zod';
+import type { ErrorCode } from './errors.js';
+import { appRouter } from './root.js';
+import type { ApiMeta } from './trpc.js';
+
+/** One REST operation as declared by a procedure's meta; the HTTP adapter serves exactly these. */
+export interface RestOperation {
+  method: OpenApiMethod;
+  /** OpenAPI path template, e.g. `/tasks/{id}`. */
+  path: `/${string}`;
+  /** Dotted procedure path, e.g. `tasks.get`. */
+  procedurePath: string;
+  successStatus: 200 | 201 | 204;
+  successDescription: string;
+  location: `/${string}` | undefined;
+  requiresAuth: boolean;
+  /** Where the input comes from besides path parameters. */
+  inputSource: 'body' | 'query' | 'none';
+  /** Domain errors declared on the procedure, plus the ones every such operation can meet. */
+  errors: ErrorCode[];
+  /** Turns raw query-string values into the types the input schema expects. */
+  parseQuery(query: Record<string, string | string[] | undefined>): Record<string, unknown>;
+}
+
+const methodsWithBody = new Set<OpenApiMethod>(['POST', 'PUT', 'PATCH']);
+
+type QueryKind = 'array' | 'number' | 'scalar';
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
+  return ['optional', 'nullable', 'default', 'prefault'].includes(def.type) && def.innerType ? unwrap(def.innerType) : schema;
+}
+
+function queryKind(schema: z.core.$ZodType): QueryKind {
+  const type = unwrap(schema)._zod.def.type;
+  return type === 'array' ? 'array' : type === 'number' || type === 'int' ? 'number' : 'scalar';
+}
+
+/**
+ * Query strings carry only text. Unlike trpc-to-openapi's adapter, which switches on coercion in
+ * the shared zod schemas (so `/trpc` would start accepting "1" for numbers), this converts only
+ * the REST query and leaves the schemas untouched. A value that is not a number stays a string,
+ * and validation reports it.
+ */
+function createQueryParser(inputSchema: z.core.$ZodType | undefined) {
+  const shape = (inputSchema && (unwrap(inputSchema)._zod.def as { shape?: Record<string, z.core.$ZodType> }).shape) ?? {};
+  const kinds = new Map(Object.entries(shape).map(([key, schema]) => [key, queryKind(schema)]));
+  return (query: Record<string, string | string[] | undefined>) => {
+    const input: Record<string, unknown> = {};
+    for (const [key, raw] of Object.entries(query)) {
+      if (raw === undefined) continue;
+      const kind = kinds.get(key) ?? 'scalar';
+      if (kind === 'array') {
+        input[key] = Array.isArray(raw) ? raw : [raw];
+      } else if (kind === 'number' && typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw))) {
+        input[key] = Number(raw);
+      } else {
+        input[key] = raw;
+      }
+    }
+    return input;
+  };
+}
+
+function standardErrors(method: OpenApiMethod, requiresAuth: boolean, hasInput: boolean): ErrorCode[] {
+  return [
+    ...(methodsWithBody.has(method) ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const) : []),
+    ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),
+    ...(hasInput ? (['VALIDATION_FAILED'] as const) : []),
+    'INTERNAL',
+    'SERVICE_UNAVAILABLE',
+  ];
+}
+
+export function listRestOperations(router: AnyRouter = appRouter): RestOperation[] {
+  const operations: RestOperation[] = [];
+  forEachOpenApiProcedure<ApiMeta>(router._def.procedures, ({ path, procedure, meta }) => {
+    const { method, path: route, protect = true } = meta.openapi;
+    const { inputParser, hasInputsDefined } = getInputOutputParsers(procedure);
+    const hasInput = hasInputsDefined && unwrap(inputParser)._zod.def.type !== 'void';
+    operations.push({
+      method,
+      path: route,
+      procedurePath: path,
+      successStatus: meta.success?.status ?? 200,
+      successDescription: meta.success?.description ?? 'Successful response',
+      location: meta.success?.location,
+      requiresAuth: protect,
+      inputSource: !hasInput ? 'none' : methodsWithBody.has(method) ? 'body' : 'query',
+      errors: [...(meta.errors ?? []), ...standardErrors(method, protect, hasInput)],
+      parseQuery: createQueryParser(hasInput ? inputParser : undefined),
+    });
+  });
+  return operations;
+}

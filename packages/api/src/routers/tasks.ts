@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import {
+  createTaskInput,
+  listTasksInput,
+  taskIdInput,
+  taskOutput,
+  taskPageOutput,
+  updateTaskInput,
+} from '../schemas/task.js';
+import { protectedProcedure, router } from '../trpc.js';
+
+const tags = ['tasks'];
+
+export const tasksRouter = router({
+  create: protectedProcedure
+    .meta({
+      openapi: { method: 'POST', path: '/tasks', tags, summary: 'Create a task' },
+      success: { status: 201, description: 'The created task', location: '/tasks/{id}' },
+    })
+    .input(createTaskInput)
+    .output(taskOutput)
+    .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.userId, input)),
+
+  list: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/tasks',
+        tags,
+        summary: 'List your tasks, newest first',
+        description: 'Keyset-paginated: pass `nextCursor` back as `cursor` for the next page.',
+      },
+      success: { status: 200, description: 'One page of tasks' },
+    })
+    .input(listTasksInput)
+    .output(taskPageOutput)
+    .query(({ ctx, input }) => ctx.services.tasks.list(ctx.userId, input)),
+
+  get: protectedProcedure
+    .meta({
+      openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'Read a task' },
+      success: { status: 200, description: 'The task' },
+      errors: ['TASK_NOT_FOUND'],
+    })
+    .input(taskIdInput)
+    .output(taskOutput)
+    .query(({ ctx, input }) => ctx.services.tasks.get(ctx.userId, input.id)),
+
+  update: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: '/tasks/{id}',
+        tags,
+        summary: 'Change a task',
+        description: 'Send any of title, description, status; `description: null` clears it.',
+      },
+      success: { status: 200, description: 'The updated task' },
+      errors: ['TASK_NOT_FOUND'],
+    })
+    .input(updateTaskInput)
+    .output(taskOutput)
+    .mutation(({ ctx, input }) => ctx.services.tasks.update(ctx.userId, input)),
+
+  delete: protectedProcedure
+    .meta({
+      openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' },
+      success: { status: 204, description: 'The task was deleted' },
+      errors: ['TASK_NOT_FOUND'],
+    })
+    .input(taskIdInput)
+    .output(z.void())
+    .mutation(({ ctx, input }) => ctx.services.tasks.delete(ctx.userId, input.id)),
+});

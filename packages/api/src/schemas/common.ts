@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/**
+ * Timestamps are `Date` objects on the tRPC side (superjson keeps them) and ISO 8601 strings in
+ * REST JSON; the override makes the OpenAPI document say so.
+ */
+export const timestamp = z.date().meta({
+  override: { type: 'string', format: 'date-time' },
+  example: '2026-02-14T10:00:00.000Z',
+});
+
+export const uuid = z.uuid().meta({ example: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' });

@@ -1,0 +1,32 @@
+import type { PrismaClient } from '@tasks/db';
+import type { Clock } from '../context.js';
+import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
+import { createPasswordHasher } from '../security/passwords.js';
+import { AuthService } from './auth-service.js';
+import { TaskService } from './task-service.js';
+
+export interface ServicesConfig {
+  accessTokens: AccessTokenConfig;
+  bcryptCost: number;
+}
+
+export interface ServiceDependencies {
+  db: PrismaClient;
+  clock: Clock;
+  config: ServicesConfig;
+}
+
+export interface Services {
+  auth: AuthService;
+  tasks: TaskService;
+}
+
+/** Built once per process (or per test) from explicit dependencies; nothing is global. */
+export function createServices({ db, clock, config }: ServiceDependencies): Services {
+  return {
+    auth: new AuthService(db, createPasswordHasher(config.bcryptCost), createAccessTokens(config.accessTokens, clock)),
+    tasks: new TaskService(db),
+  };
+}
+
+export { AuthService, TaskService };

@@ -1,0 +1,66 @@
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { Context } from './context.js';
+import { toApiError, type ErrorCode } from './errors.js';
+
+/**
+ * What an operation declares once, next to its procedure: trpc-to-openapi's `openapi` block plus
+ * the success response and the error codes it can answer with. The REST adapter and the OpenAPI
+ * document both read this; trpc-to-openapi alone would document every success as 200.
+ */
+export type ApiMeta = OpenApiMeta<{
+  success?: {
+    status: 200 | 201 | 204;
+    description?: string;
+    /** `Location` header template filled from the output, e.g. `/tasks/{id}`. */
+    location?: `/${string}`;
+  };
+  errors?: ErrorCode[];
+}>;
+
+const t = initTRPC
+  .context<Context>()
+  .meta<ApiMeta>()
+  .create({
+    transformer: superjson,
+    // Same code, status and field errors as the REST problem body; never a stack trace.
+    errorFormatter({ shape, error, ctx }) {
+      const apiError = toApiError(error);
+      return {
+        message: apiError.message,
+        code: shape.code,
+        data: {
+          code: apiError.apiCode,
+          httpStatus: apiError.status,
+          errors: apiError.fieldErrors,
+          requestId: ctx?.requestId,
+          path: shape.data.path,
+        },
+      };
+    },
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * Every failure inside a procedure becomes an ApiError here, so the HTTP status tRPC sends
+ * matches the catalogue; server faults are logged once, with the request id, and hidden.
+ */
+const mapErrors = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const apiError = toApiError(result.error);
+  if (apiError.status >= 500) {
+    ctx.log.error({ err: result.error.cause ?? result.error, path, requestId: ctx.requestId }, 'procedure failed');
+  }
+  throw apiError;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** Narrows `ctx.userId` to the authenticated user; anything else is UNAUTHENTICATED (401). */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) =>
+  next({ ctx: { userId: ctx.services.auth.authenticate(ctx.authorization) } }),
+);

@@ -1,0 +1,59 @@
+import { createDatabaseClient, type PrismaClient } from '@tasks/db';
+import { createTestDatabase } from '@tasks/db/testing';
+import { createCaller, createContext, createServices, type Clock, type Logger, type Services } from '../src/index.js';
+
+export const silentLogger: Logger = { error() {}, warn() {}, info() {} };
+
+/** A clock tests can move: token expiry without sleeping. */
+export function createManualClock(start = new Date('2026-03-01T12:00:00Z')) {
+  let now = start.getTime();
+  const clock: Clock = { now: () => new Date(now) };
+  return { clock, advanceSeconds: (seconds: number) => (now += seconds * 1000) };
+}
+
+export const testAccessTokens = {
+  secret: 'test-secret-that-is-long-enough-0123456789',
+  issuer: 'tasks-api',
+  audience: 'tasks-api',
+  ttlSeconds: 900,
+};
+
+export interface ApiHarness {
+  db: PrismaClient;
+  services: Services;
+  /** A caller as an anonymous client, or with `Authorization: <authorization>`. */
+  caller(authorization?: string): ReturnType<typeof createCaller>;
+  /** Registers and logs in a fresh user; returns its id and a ready caller. */
+  signUp(email?: string): Promise<{ id: string; email: string; token: string; caller: ReturnType<typeof createCaller> }>;
+  close(): Promise<void>;
+}
+
+let userCounter = 0;
+
+/** Procedures over a real, isolated PostgreSQL database, called in-process through createCaller. */
+export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
+  const database = await createTestDatabase();
+  const db = createDatabaseClient({ url: database.url, poolSize: 4 });
+  const services = createServices({
+    db,
+    clock: clock ?? { now: () => new Date() },
+    config: { bcryptCost: 4, accessTokens: testAccessTokens },
+  });
+  const caller = (authorization?: string) =>
+    createCaller(createContext(services, { requestId: 'test-request', authorization, log: silentLogger }));
+  return {
+    db,
+    services,
+    caller,
+    async signUp(email = `user${++userCounter}-${Date.now()}@example.com`) {
+      const password = 'correct horse battery';
+      const user = await caller().auth.register({ email, password });
+      const { accessToken } = await caller().auth.login({ email, password });
+      return { id: user.id, email: user.email, token: accessToken, caller: caller(`Bearer ${accessToken}`) };
+    },
+    async close() {
+      await db.$disconnect();
+      await database.drop();
+    },
+  };
+}

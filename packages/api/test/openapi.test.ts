@@ -1,0 +1,47 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { describe, expect, it } from 'vitest';
+import { createOpenApiDocument, listRestOperations } from '../src/index.js';
+
+const document = createOpenApiDocument({ baseUrl: 'http://localhost:3000' });
+type Operation = { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>; security?: unknown[] };
+const operation = (method: string, path: string) =>
+  (document.paths?.[path] as Record<string, Operation> | undefined)?.[method] as Operation;
+
+describe('OpenAPI document', () => {
+  it('is valid OpenAPI 3.1', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeTruthy();
+  });
+
+  it('lists each operation with its real success status', () => {
+    const successStatuses = Object.fromEntries(
+      listRestOperations().map(({ method, path }) => [
+        `${method} ${path}`,
+        Object.keys(operation(method.toLowerCase(), path).responses).filter((status) => status.startsWith('2')),
+      ]),
+    );
+    expect(successStatuses).toEqual({
+      'POST /auth/register': ['201'],
+      'POST /auth/login': ['200'],
+      'GET /auth/me': ['200'],
+      'POST /tasks': ['201'],
+      'GET /tasks': ['200'],
+      'GET /tasks/{id}': ['200'],
+      'PATCH /tasks/{id}': ['200'],
+      'DELETE /tasks/{id}': ['204'],
+    });
+  });
+
+  it('documents the Location of a created task and no body for a deletion', () => {
+    expect(operation('post', '/tasks').responses['201']?.headers).toHaveProperty('Location');
+    expect(operation('delete', '/tasks/{id}').responses['204']?.content).toBeUndefined();
+  });
+
+  it('documents errors as problem+json and protects task routes with the bearer scheme', () => {
+    const getTask = operation('get', '/tasks/{id}');
+    expect(Object.keys(getTask.responses)).toEqual(expect.arrayContaining(['401', '404', '422', '500']));
+    expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
+    expect(getTask.security).toEqual([{ bearerAuth: [] }]);
+    expect(operation('post', '/auth/login').security).toBeUndefined();
+  });
+});

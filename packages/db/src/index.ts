@@ -1,0 +1,28 @@
+export { createDatabaseClient, type DatabaseClientOptions } from './client.js';
+export {
+  resolveDevDatabase,
+  defaultDevDataDir,
+  defaultDevPort,
+  type DevDatabase,
+} from './dev-database.js';
+export {
+  ensureEmbeddedPostgres,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+  type EnsureEmbeddedPostgresOptions,
+  type SharedEmbeddedPostgres,
+  type StartEmbeddedPostgresOptions,
+} from './embedded.js';
+export {
+  applyMigrations,
+  createMigration,
+  defaultMigrationsDir,
+  defaultSchemaPath,
+  getMigrationStatus,
+  type CreateMigrationOptions,
+  type MigrationStatus,
+  type MigrationsOptions,
+} from './migrations.js';
+export { Prisma, PrismaClient } from './generated/prisma/client.js';
+export type { Task, User } from './generated/prisma/client.js';
+export { TaskStatus } from './generated/prisma/enums.js';

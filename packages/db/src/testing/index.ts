@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inject } from 'vitest';
+import { startEmbeddedPostgres } from '../embedded.js';
+import { withClient } from '../with-client.js';
+import type {} from './context.js';
+
+export type { TestDatabaseSource } from './context.js';
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export interface CreateTestDatabaseOptions {
+  /** False gives an empty database, without even `_prisma_migrations`. Default true. */
+  migrated?: boolean;
+}
+
+/**
+ * A fresh database of its own for a test file (call it in `beforeAll`, `drop` in `afterAll`):
+ * migrated and empty, copied from what the global setup (`@tasks/db/testing/global-setup`)
+ * prepared, on DATABASE_URL's server or in an embedded PGlite.
+ */
+export async function createTestDatabase({
+  migrated = true,
+}: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
+  const source = inject('testDatabase');
+  if (source.kind === 'embedded') {
+    const dump = await readFile(migrated ? source.dumpPath : source.emptyDumpPath);
+    const embedded = await startEmbeddedPostgres({ loadDataDir: new Blob([dump]) });
+    return { url: embedded.url, drop: embedded.stop };
+  }
+
+  const name = `${source.prefix}${randomBytes(6).toString('hex')}`;
+  const url = new URL(source.adminUrl);
+  url.pathname = `/${name}`;
+  await withClient(source.adminUrl, async (client) => {
+    const template = migrated ? source.template : 'template0';
+    // Copying refuses while another copy of the same template is being made: retry briefly.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+        return;
+      } catch (error) {
+        const inUse = (error as { code?: string }).code === '55006';
+        if (!inUse || attempt === 100) throw error;
+        await sleep(50);
+      }
+    }
+  });
+  return {
+    url: url.toString(),
+    drop: () =>
+      withClient(source.adminUrl, (client) =>
+        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+      ).then(() => {}),
+  };
+}
