@@ -2,7 +2,15 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', '**/dist/', '**/coverage/', 'packages/db/src/generated/', '.data/'] },
+  {
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      '**/coverage/',
+      'packages/db/src/generated/',
+      '.data/',
+    ],
+  },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -16,12 +24,27 @@ export default tseslint.config(
       // Fastify handlers and tRPC resolvers are async by contract even when they do not await.
       '@typescript-eslint/require-await': 'off',
       // Env access is confined to entry points (server, CLIs, test setup) and config.ts.
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through loadConfig().' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through loadConfig().' },
+      ],
     },
   },
   {
-    files: ['apps/server/src/server.ts', 'packages/db/src/cli/**', 'packages/db/src/testing/**', '**/*.config.ts', '**/test/**', '**/*.test.ts'],
+    files: [
+      'apps/server/src/server.ts',
+      'packages/db/src/cli/**',
+      'packages/db/src/testing/**',
+      '**/*.config.ts',
+      '**/test/**',
+      '**/*.test.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // Asymmetric matchers (`expect.any(Date)`) are typed `any` by design.
+    files: ['**/test/**', '**/*.test.ts'],
+    rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import { createOpenApiDocument, createServices, listRestOperations, systemClock, type Clock } from '@tasks/api';
+import {
+  createOpenApiDocument,
+  createServices,
+  listRestOperations,
+  systemClock,
+  type Clock,
+} from '@tasks/api';
 import { createDatabaseClient } from '@tasks/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -22,7 +28,9 @@ function createLogger(config: AppConfig): FastifyBaseLogger {
   return pino({
     level: config.logLevel,
     redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-    ...(process.stdout.isTTY && { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }),
+    ...(process.stdout.isTTY && {
+      transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
+    }),
   });
 }
 
@@ -45,7 +53,9 @@ export async function buildApp(
   });
 
   if (config.jwt.isDevDefault) {
-    app.log.warn('JWT_SECRET is not set: using the insecure development secret. Never do this in production.');
+    app.log.warn(
+      'JWT_SECRET is not set: using the insecure development secret. Never do this in production.',
+    );
   }
 
   const db = createDatabaseClient({ url: config.databaseUrl, poolSize: config.dbPoolSize });

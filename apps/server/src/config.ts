@@ -30,15 +30,25 @@ const envSchema = z
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
     CORS_ORIGINS: commaSeparated,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
-      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
+      context.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required in production',
+      });
     }
     // The embedded database is a development convenience, never a production default.
     if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
-      context.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' });
+      context.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required in production',
+      });
     }
   });
 
@@ -52,7 +62,13 @@ export interface AppConfig {
   embeddedDb: { dataDir: string | undefined; port: number | undefined };
   dbPoolSize: number;
   migrateOnStart: boolean;
-  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number; isDevDefault: boolean };
+  jwt: {
+    secret: string;
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+    isDevDefault: boolean;
+  };
   bcryptCost: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -70,7 +86,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
   }
   const values = parsed.data;
   return {

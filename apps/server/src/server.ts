@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     if (applied.length > 0) console.info(`Applied migrations: ${applied.join(', ')}`);
   }
   const app = await buildApp({ ...config, databaseUrl: database.url });
-  if (database.source === 'embedded') app.log.info({ url: database.url }, 'using the embedded development database');
+  if (database.source === 'embedded')
+    app.log.info({ url: database.url }, 'using the embedded development database');
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -38,8 +39,9 @@ async function main(): Promise<void> {
     await database.stop();
     process.exit(0);
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
 
   await app.listen({ host: config.host, port: config.port });
 }

@@ -10,7 +10,10 @@ export interface TestServer {
   app: FastifyInstance;
   baseUrl: string;
   /** Real HTTP against the listening server; JSON bodies are serialised for you. */
-  request(path: string, init?: Omit<RequestInit, 'body'> & { body?: unknown; token?: string }): Promise<Response>;
+  request(
+    path: string,
+    init?: Omit<RequestInit, 'body'> & { body?: unknown; token?: string },
+  ): Promise<Response>;
   /** A real tRPC client over HTTP (superjson, batching), optionally with a bearer token. */
   trpc(token?: string): ReturnType<typeof createTRPCClient<AppRouter>>;
   /** Registers and logs in a fresh user over REST. */
@@ -37,16 +40,18 @@ export async function startTestServer(): Promise<TestServer> {
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  const request: TestServer['request'] = (path, { body, token, headers, ...init } = {}) =>
-    fetch(`${baseUrl}${path}`, {
+  const request: TestServer['request'] = (path, { body, token, headers, ...init } = {}) => {
+    const requestHeaders = new Headers(headers);
+    if (body !== undefined && !requestHeaders.has('content-type')) {
+      requestHeaders.set('content-type', 'application/json');
+    }
+    if (token) requestHeaders.set('authorization', `Bearer ${token}`);
+    return fetch(`${baseUrl}${path}`, {
       ...init,
-      headers: {
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-        ...(token && { authorization: `Bearer ${token}` }),
-        ...headers,
-      },
+      headers: requestHeaders,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+  };
 
   return {
     app,
@@ -63,7 +68,10 @@ export async function startTestServer(): Promise<TestServer> {
         ],
       }),
     async signUp() {
-      const credentials = { email: `rest-user${++userCounter}-${Date.now()}@example.com`, password: 'correct horse battery' };
+      const credentials = {
+        email: `rest-user${++userCounter}-${Date.now()}@example.com`,
+        password: 'correct horse battery',
+      };
       await request('/auth/register', { method: 'POST', body: credentials });
       const login = await request('/auth/login', { method: 'POST', body: credentials });
       const { accessToken } = (await login.json()) as { accessToken: string };

@@ -12,10 +12,14 @@ describe('GET /openapi.json', () => {
   it('serves a valid OpenAPI 3.1 document with the real success statuses', async () => {
     const response = await server.request('/openapi.json');
     expect(response.status).toBe(200);
-    const document = (await response.json()) as { paths: Record<string, Record<string, { responses: object }>> };
+    const document = (await response.json()) as {
+      paths: Record<string, Record<string, { responses: object }>>;
+    };
     await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeTruthy();
     expect(Object.keys(document.paths['/tasks']?.post?.responses ?? {})).toContain('201');
     expect(Object.keys(document.paths['/tasks/{id}']?.delete?.responses ?? {})).toContain('204');
-    expect(Object.keys(document.paths['/tasks/{id}']?.delete?.responses ?? {})).not.toContain('200');
+    expect(Object.keys(document.paths['/tasks/{id}']?.delete?.responses ?? {})).not.toContain(
+      '200',
+    );
   });
 });

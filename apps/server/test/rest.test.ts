@@ -19,7 +19,12 @@ async function expectProblem(response: Response, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const problem = (await response.json()) as Record<string, unknown>;
-  expect(problem).toMatchObject({ status, code, type: expect.stringMatching(/^\/problems\//), title: expect.any(String) });
+  expect(problem).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^\/problems\//),
+    title: expect.any(String),
+  });
   expect(problem.requestId).toBe(response.headers.get('x-request-id'));
   expect(JSON.stringify(problem)).not.toMatch(/stack|at .*\.ts:\d+|SELECT|prisma/i);
   return problem;
@@ -33,7 +38,11 @@ describe('accounts over REST', () => {
     });
     expect(response.status).toBe(201);
     const body = await response.json();
-    expect(body).toEqual({ id: expect.any(String), email: 'dana@example.com', createdAt: expect.stringMatching(isoTimestamp) });
+    expect(body).toEqual({
+      id: expect.any(String),
+      email: 'dana@example.com',
+      createdAt: expect.stringMatching(isoTimestamp),
+    });
   });
 
   it('answers a second registration of the email, in any case, with 409 EMAIL_TAKEN', async () => {
@@ -51,7 +60,10 @@ describe('accounts over REST', () => {
   });
 
   it('answers bad credentials with 401 INVALID_CREDENTIALS and WWW-Authenticate', async () => {
-    const response = await server.request('/auth/login', { method: 'POST', body: { email: ann.email, password: 'wrong password' } });
+    const response = await server.request('/auth/login', {
+      method: 'POST',
+      body: { email: ann.email, password: 'wrong password' },
+    });
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
     await expectProblem(response, 401, 'INVALID_CREDENTIALS');
   });
@@ -67,7 +79,11 @@ describe('accounts over REST', () => {
 
 describe('tasks over REST', () => {
   it('runs the whole lifecycle with the contract statuses and headers', async () => {
-    const created = await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: 'Ship it' } });
+    const created = await server.request('/tasks', {
+      method: 'POST',
+      token: ann.token,
+      body: { title: 'Ship it' },
+    });
     expect(created.status).toBe(201);
     const task = (await created.json()) as Record<string, string>;
     expect(task).toEqual({
@@ -90,7 +106,11 @@ describe('tasks over REST', () => {
       body: { status: 'done', description: 'with notes' },
     });
     expect(patched.status).toBe(200);
-    expect(await patched.json()).toMatchObject({ id: task.id, status: 'done', description: 'with notes' });
+    expect(await patched.json()).toMatchObject({
+      id: task.id,
+      status: 'done',
+      description: 'with notes',
+    });
 
     const listed = await server.request('/tasks?limit=10', { token: ann.token });
     expect(listed.status).toBe(200);
@@ -98,23 +118,48 @@ describe('tasks over REST', () => {
     expect(page.items.map((item) => item.id)).toContain(task.id);
     expect(page.nextCursor).toBeNull();
 
-    const deleted = await server.request(`/tasks/${task.id}`, { method: 'DELETE', token: ann.token });
+    const deleted = await server.request(`/tasks/${task.id}`, {
+      method: 'DELETE',
+      token: ann.token,
+    });
     expect(deleted.status).toBe(204);
     expect(await deleted.text()).toBe('');
-    await expectProblem(await server.request(`/tasks/${task.id}`, { token: ann.token }), 404, 'TASK_NOT_FOUND');
-  });
-
-  it('answers another user\'s task with 404 on every route and leaves it unchanged', async () => {
-    const created = await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: 'Private' } });
-    const task = (await created.json()) as { id: string };
-    await expectProblem(await server.request(`/tasks/${task.id}`, { token: bob.token }), 404, 'TASK_NOT_FOUND');
     await expectProblem(
-      await server.request(`/tasks/${task.id}`, { method: 'PATCH', token: bob.token, body: { title: 'mine now' } }),
+      await server.request(`/tasks/${task.id}`, { token: ann.token }),
       404,
       'TASK_NOT_FOUND',
     );
-    await expectProblem(await server.request(`/tasks/${task.id}`, { method: 'DELETE', token: bob.token }), 404, 'TASK_NOT_FOUND');
-    const bobsList = (await (await server.request('/tasks', { token: bob.token })).json()) as { items: { id: string }[] };
+  });
+
+  it("answers another user's task with 404 on every route and leaves it unchanged", async () => {
+    const created = await server.request('/tasks', {
+      method: 'POST',
+      token: ann.token,
+      body: { title: 'Private' },
+    });
+    const task = (await created.json()) as { id: string };
+    await expectProblem(
+      await server.request(`/tasks/${task.id}`, { token: bob.token }),
+      404,
+      'TASK_NOT_FOUND',
+    );
+    await expectProblem(
+      await server.request(`/tasks/${task.id}`, {
+        method: 'PATCH',
+        token: bob.token,
+        body: { title: 'mine now' },
+      }),
+      404,
+      'TASK_NOT_FOUND',
+    );
+    await expectProblem(
+      await server.request(`/tasks/${task.id}`, { method: 'DELETE', token: bob.token }),
+      404,
+      'TASK_NOT_FOUND',
+    );
+    const bobsList = (await (await server.request('/tasks', { token: bob.token })).json()) as {
+      items: { id: string }[];
+    };
     expect(bobsList.items.map((item) => item.id)).not.toContain(task.id);
     const stillThere = await server.request(`/tasks/${task.id}`, { token: ann.token });
     expect(await stillThere.json()).toMatchObject({ title: 'Private' });
@@ -123,17 +168,28 @@ describe('tasks over REST', () => {
   it('pages through the list with limit and cursor from the query string', async () => {
     const pager = await server.signUp();
     for (let i = 0; i < 3; i++) {
-      await server.request('/tasks', { method: 'POST', token: pager.token, body: { title: `page ${i}` } });
+      await server.request('/tasks', {
+        method: 'POST',
+        token: pager.token,
+        body: { title: `page ${i}` },
+      });
     }
-    const first = (await (await server.request('/tasks?limit=2', { token: pager.token })).json()) as {
+    const first = (await (
+      await server.request('/tasks?limit=2', { token: pager.token })
+    ).json()) as {
       items: { title: string }[];
       nextCursor: string;
     };
     expect(first.items.map((item) => item.title)).toEqual(['page 2', 'page 1']);
     const second = (await (
-      await server.request(`/tasks?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`, { token: pager.token })
+      await server.request(`/tasks?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`, {
+        token: pager.token,
+      })
     ).json()) as { items: { title: string }[]; nextCursor: null };
-    expect(second).toEqual({ items: [expect.objectContaining({ title: 'page 0' })], nextCursor: null });
+    expect(second).toEqual({
+      items: [expect.objectContaining({ title: 'page 0' })],
+      nextCursor: null,
+    });
   });
 });
 
@@ -144,26 +200,54 @@ describe('bad input gets a documented error, never a 500', () => {
   };
 
   it('422 for invalid fields, with the failing fields', async () => {
-    await validation(await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: '' } }), 'title');
-    await validation(await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: 'x', status: 'nope' } }), 'status');
+    await validation(
+      await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: '' } }),
+      'title',
+    );
+    await validation(
+      await server.request('/tasks', {
+        method: 'POST',
+        token: ann.token,
+        body: { title: 'x', status: 'nope' },
+      }),
+      'status',
+    );
     await validation(await server.request('/tasks/not-a-uuid', { token: ann.token }), 'id');
     await validation(await server.request('/tasks?limit=0', { token: ann.token }), 'limit');
     await validation(await server.request('/tasks?limit=abc', { token: ann.token }), 'limit');
     await validation(await server.request('/tasks?limit=201', { token: ann.token }), 'limit');
     await validation(await server.request('/tasks?cursor=forged', { token: ann.token }), 'cursor');
-    await validation(await server.request(`/tasks/${unknownId}`, { method: 'PATCH', token: ann.token, body: {} }), 'title');
-    await validation(await server.request('/auth/register', { method: 'POST', body: { email: 'x', password: 'y' } }), 'email');
+    await validation(
+      await server.request(`/tasks/${unknownId}`, { method: 'PATCH', token: ann.token, body: {} }),
+      'title',
+    );
+    await validation(
+      await server.request('/auth/register', {
+        method: 'POST',
+        body: { email: 'x', password: 'y' },
+      }),
+      'email',
+    );
   });
 
   it('422 for a JSON body that is not an object', async () => {
     for (const body of ['[1,2]', '"text"', '42', 'null']) {
-      const response = await server.request('/tasks', { method: 'POST', token: ann.token, body, headers: { 'content-type': 'application/json' } });
+      const response = await server.request('/tasks', {
+        method: 'POST',
+        token: ann.token,
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
       await expectProblem(response, 422, 'VALIDATION_FAILED');
     }
   });
 
   it('400 MALFORMED_JSON for a body that is not JSON', async () => {
-    await expectProblem(await server.request('/tasks', { method: 'POST', token: ann.token, body: '{"title":' }), 400, 'MALFORMED_JSON');
+    await expectProblem(
+      await server.request('/tasks', { method: 'POST', token: ann.token, body: '{"title":' }),
+      400,
+      'MALFORMED_JSON',
+    );
   });
 
   it('415 for a body that is not declared as JSON', async () => {
@@ -177,21 +261,33 @@ describe('bad input gets a documented error, never a 500', () => {
   });
 
   it('413 for a body over the limit', async () => {
-    const response = await server.request('/tasks', { method: 'POST', token: ann.token, body: { title: 'x', description: 'y'.repeat(70_000) } });
+    const response = await server.request('/tasks', {
+      method: 'POST',
+      token: ann.token,
+      body: { title: 'x', description: 'y'.repeat(70_000) },
+    });
     await expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('404 ROUTE_NOT_FOUND for an unknown route, 405 with Allow for a wrong method', async () => {
     await expectProblem(await server.request('/nope'), 404, 'ROUTE_NOT_FOUND');
-    const wrongMethod = await server.request('/tasks', { method: 'PUT', token: ann.token, body: {} });
+    const wrongMethod = await server.request('/tasks', {
+      method: 'PUT',
+      token: ann.token,
+      body: {},
+    });
     expect(wrongMethod.headers.get('allow')).toBe('POST, GET, HEAD');
     await expectProblem(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-    const echoed = await server.request('/health', { headers: { 'x-request-id': 'client-abc.123' } });
+    const echoed = await server.request('/health', {
+      headers: { 'x-request-id': 'client-abc.123' },
+    });
     expect(echoed.headers.get('x-request-id')).toBe('client-abc.123');
-    const replaced = await server.request('/health', { headers: { 'x-request-id': 'bad id\twith<script>' } });
+    const replaced = await server.request('/health', {
+      headers: { 'x-request-id': 'bad id\twith<script>' },
+    });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

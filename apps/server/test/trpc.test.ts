@@ -25,7 +25,10 @@ function errorData(error: unknown) {
 describe('/trpc with a real @trpc/client', () => {
   it('runs register, login and the tasks lifecycle with Date objects through superjson', async () => {
     const client = await signUpOverTrpc('trpc-ann@example.com');
-    expect(await client.auth.me.query()).toMatchObject({ email: 'trpc-ann@example.com', createdAt: expect.any(Date) });
+    expect(await client.auth.me.query()).toMatchObject({
+      email: 'trpc-ann@example.com',
+      createdAt: expect.any(Date),
+    });
 
     const task = await client.tasks.create.mutate({ title: 'Over tRPC', description: 'typed' });
     expect(task.createdAt).toBeInstanceOf(Date);
@@ -44,7 +47,10 @@ describe('/trpc with a real @trpc/client', () => {
 
   it('batches several calls into one HTTP request', async () => {
     const client = await signUpOverTrpc('trpc-batch@example.com');
-    const [a, b] = await Promise.all([client.tasks.create.mutate({ title: 'a' }), client.tasks.create.mutate({ title: 'b' })]);
+    const [a, b] = await Promise.all([
+      client.tasks.create.mutate({ title: 'a' }),
+      client.tasks.create.mutate({ title: 'b' }),
+    ]);
     const [readA, readB, me] = await Promise.all([
       client.tasks.get.query({ id: a.id }),
       client.tasks.get.query({ id: b.id }),
@@ -55,7 +61,9 @@ describe('/trpc with a real @trpc/client', () => {
 
   it('carries the catalogue code, status and field errors in error.data, without a stack', async () => {
     const client = await signUpOverTrpc('trpc-errors@example.com');
-    const invalid = await client.tasks.create.mutate({ title: '' }).catch((error: unknown) => error);
+    const invalid = await client.tasks.create
+      .mutate({ title: '' })
+      .catch((error: unknown) => error);
     const data = errorData(invalid);
     expect(data).toMatchObject({
       code: 'VALIDATION_FAILED',
@@ -65,14 +73,20 @@ describe('/trpc with a real @trpc/client', () => {
     });
     expect(JSON.stringify(data)).not.toContain('stack');
 
-    const anonymous = await server.trpc().tasks.list.query({}).catch((error: unknown) => error);
+    const anonymous = await server
+      .trpc()
+      .tasks.list.query({})
+      .catch((error: unknown) => error);
     expect(errorData(anonymous)).toMatchObject({ code: 'UNAUTHENTICATED', httpStatus: 401 });
 
-    const taken = await server.trpc().auth.register.mutate({ email: 'TRPC-errors@example.com', password }).catch((error: unknown) => error);
+    const taken = await server
+      .trpc()
+      .auth.register.mutate({ email: 'TRPC-errors@example.com', password })
+      .catch((error: unknown) => error);
     expect(errorData(taken)).toMatchObject({ code: 'EMAIL_TAKEN', httpStatus: 409 });
   });
 
-  it('answers another user\'s task with TASK_NOT_FOUND on every procedure', async () => {
+  it("answers another user's task with TASK_NOT_FOUND on every procedure", async () => {
     const owner = await signUpOverTrpc('trpc-owner@example.com');
     const intruder = await signUpOverTrpc('trpc-intruder@example.com');
     const task = await owner.tasks.create.mutate({ title: 'mine' });
@@ -82,7 +96,10 @@ describe('/trpc with a real @trpc/client', () => {
       intruder.tasks.delete.mutate({ id: task.id }),
     ];
     for (const attempt of attempts) {
-      expect(errorData(await attempt.catch((error: unknown) => error))).toMatchObject({ code: 'TASK_NOT_FOUND', httpStatus: 404 });
+      expect(errorData(await attempt.catch((error: unknown) => error))).toMatchObject({
+        code: 'TASK_NOT_FOUND',
+        httpStatus: 404,
+      });
     }
     expect(await owner.tasks.get.query({ id: task.id })).toEqual(task);
   });
@@ -91,7 +108,9 @@ describe('/trpc with a real @trpc/client', () => {
     const { token } = await server.signUp();
     await server.request('/tasks?limit=5', { token });
     const client = server.trpc(token);
-    const coerced = await client.tasks.list.query({ limit: '5' as unknown as number }).catch((error: unknown) => error);
+    const coerced = await client.tasks.list
+      .query({ limit: '5' as unknown as number })
+      .catch((error: unknown) => error);
     expect(errorData(coerced)).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

@@ -14,19 +14,31 @@ describe('toApiError', () => {
   it('turns an input ZodError into VALIDATION_FAILED with dotted field paths', () => {
     const parsed = z.object({ a: z.object({ b: z.string() }) }).safeParse({ a: { b: 1 } });
     const error = toApiError(new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error }));
-    expect(error).toMatchObject({ apiCode: 'VALIDATION_FAILED', status: 422, message: '1 field is invalid' });
-    expect(error.fieldErrors).toEqual([{ path: 'a.b', code: 'invalid_type', message: expect.any(String) }]);
+    expect(error).toMatchObject({
+      apiCode: 'VALIDATION_FAILED',
+      status: 422,
+      message: '1 field is invalid',
+    });
+    expect(error.fieldErrors).toEqual([
+      { path: 'a.b', code: 'invalid_type', message: expect.any(String) },
+    ]);
   });
 
   it('hides unknown failures behind INTERNAL and keeps the cause for the log', () => {
     const bug = new Error('relation "Task" does not exist at character 15');
     const error = toApiError(bug);
-    expect(error).toMatchObject({ apiCode: 'INTERNAL', status: 500, message: 'Internal server error' });
+    expect(error).toMatchObject({
+      apiCode: 'INTERNAL',
+      status: 500,
+      message: 'Internal server error',
+    });
     expect(error.cause).toBe(bug);
   });
 
   it('reports an unreachable database as SERVICE_UNAVAILABLE', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
     expect(toApiError(new Error('query failed', { cause: refused }))).toMatchObject({
       apiCode: 'SERVICE_UNAVAILABLE',
       status: 503,
@@ -35,7 +47,9 @@ describe('toApiError', () => {
 
   it('gives tRPC the same HTTP status as the catalogue for every code', () => {
     for (const [code, { status }] of Object.entries(errorCatalogue)) {
-      expect(getHTTPStatusCodeFromError(new ApiError(code as keyof typeof errorCatalogue))).toBe(status);
+      expect(getHTTPStatusCodeFromError(new ApiError(code as keyof typeof errorCatalogue))).toBe(
+        status,
+      );
     }
   });
 });

@@ -59,9 +59,17 @@ export class ApiError extends TRPCError {
   readonly status: number;
   readonly fieldErrors: FieldError[] | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options: { errors?: FieldError[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { errors?: FieldError[]; cause?: unknown } = {},
+  ) {
     const { status, title } = errorCatalogue[code];
-    super({ code: trpcCodeByStatus[status] ?? 'INTERNAL_SERVER_ERROR', message: detail ?? title, cause: options.cause });
+    super({
+      code: trpcCodeByStatus[status] ?? 'INTERNAL_SERVER_ERROR',
+      message: detail ?? title,
+      cause: options.cause,
+    });
     this.apiCode = code;
     this.status = status;
     this.fieldErrors = options.errors;
@@ -82,7 +90,19 @@ export function validationError(errors: FieldError[]): ApiError {
 }
 
 /** Driver-level codes and Prisma codes that mean "the database cannot be reached right now". */
-const unavailableCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300']);
+const unavailableCodes = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  '57P01',
+  '57P03',
+  '53300',
+]);
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
@@ -105,11 +125,14 @@ export function toApiError(error: unknown): ApiError {
       return validationError(fieldErrorsFromZod(error.cause));
     }
     if (error.cause !== undefined && error.cause !== error) return toApiError(error.cause);
-    if (error.code === 'UNAUTHORIZED') return new ApiError('UNAUTHENTICATED', undefined, { cause: error });
+    if (error.code === 'UNAUTHORIZED')
+      return new ApiError('UNAUTHENTICATED', undefined, { cause: error });
     return new ApiError('INTERNAL', undefined, { cause: error });
   }
   if (isDatabaseUnavailable(error)) {
-    return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable, retry later', { cause: error });
+    return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable, retry later', {
+      cause: error,
+    });
   }
   return new ApiError('INTERNAL', undefined, { cause: error });
 }

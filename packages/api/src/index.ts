@@ -1,8 +1,28 @@
-export { appRouter, createCaller, type AppRouter, type RouterInputs, type RouterOutputs } from './root.js';
-export { createContext, systemClock, type Clock, type Context, type Logger, type RequestDetails } from './context.js';
+export {
+  appRouter,
+  createCaller,
+  type AppRouter,
+  type RouterInputs,
+  type RouterOutputs,
+} from './root.js';
+export {
+  createContext,
+  systemClock,
+  type Clock,
+  type Context,
+  type Logger,
+  type RequestDetails,
+} from './context.js';
 export { createServices, type Services, type ServicesConfig } from './services/index.js';
 export { toProblem, problemContentType, type Problem } from './problem.js';
-export { ApiError, errorCatalogue, errorCodes, toApiError, type ErrorCode, type FieldError } from './errors.js';
+export {
+  ApiError,
+  errorCatalogue,
+  errorCodes,
+  toApiError,
+  type ErrorCode,
+  type FieldError,
+} from './errors.js';
 export { listRestOperations, type RestOperation } from './rest.js';
 export { createOpenApiDocument } from './openapi.js';
 export type { ApiMeta } from './trpc.js';

@@ -7,10 +7,16 @@ import { appRouter } from './root.js';
 /** RFC 9457 problem details, the body of every REST error. */
 export const problemSchema = z
   .object({
-    type: z.string().meta({ description: 'Relative URI naming the code', example: '/problems/validation-failed' }),
-    title: z.string().meta({ example: 'Validation failed' }),
-    status: z.number().int().meta({ example: 422 }),
-    detail: z.string().meta({ example: '1 field is invalid' }),
+    type: z.string().meta({
+      description: 'Relative URI naming the code',
+      examples: ['/problems/validation-failed'],
+    }),
+    title: z.string().meta({ examples: ['Validation failed'] }),
+    status: z
+      .number()
+      .int()
+      .meta({ examples: [422] }),
+    detail: z.string().meta({ examples: ['1 field is invalid'] }),
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
     requestId: z.string(),
     errors: z
@@ -27,7 +33,12 @@ type Responses = Record<string, Record<string, unknown>>;
 function successResponse(operation: RestOperation, generated: Record<string, unknown> | undefined) {
   if (operation.successStatus === 204) return { description: operation.successDescription };
   const headers = operation.location
-    ? { Location: { description: 'URL of the created resource', schema: { type: 'string', example: operation.location } } }
+    ? {
+        Location: {
+          description: 'URL of the created resource',
+          schema: { type: 'string', examples: [operation.location] },
+        },
+      }
     : undefined;
   return { ...generated, description: operation.successDescription, ...(headers && { headers }) };
 }
@@ -42,7 +53,9 @@ function errorResponses(codes: ErrorCode[]): Responses {
     [...byStatus].map(([status, statusCodes]) => [
       String(status),
       {
-        description: statusCodes.map((code) => `\`${code}\`: ${errorCatalogue[code].title}`).join('; '),
+        description: statusCodes
+          .map((code) => `\`${code}\`: ${errorCatalogue[code].title}`)
+          .join('; '),
         content: { 'application/problem+json': { schema: problemRef } },
       },
     ]),
@@ -65,7 +78,8 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
     defs: { Problem: problemSchema },
   });
   for (const operation of listRestOperations()) {
-    const pathItem = document.paths?.[operation.path] as Record<string, { responses: Responses }> | undefined;
+    const pathItem = document.paths?.[operation.path] as
+      Record<string, { responses: Responses }> | undefined;
     const described = pathItem?.[operation.method.toLowerCase()];
     if (!described) throw new Error(`OpenAPI document lacks ${operation.method} ${operation.path}`);
     described.responses = {

@@ -1,5 +1,9 @@
-import type { AnyRouter } from '@trpc/server';
-import { forEachOpenApiProcedure, getInputOutputParsers, type OpenApiMethod } from 'trpc-to-openapi';
+import {
+  forEachOpenApiProcedure,
+  getInputOutputParsers,
+  type OpenApiMethod,
+  type OpenApiRouter,
+} from 'trpc-to-openapi';
 import type { z } from 'zod';
 import type { ErrorCode } from './errors.js';
 import { appRouter } from './root.js';
@@ -30,7 +34,9 @@ type QueryKind = 'array' | 'number' | 'scalar';
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
-  return ['optional', 'nullable', 'default', 'prefault'].includes(def.type) && def.innerType ? unwrap(def.innerType) : schema;
+  return ['optional', 'nullable', 'default', 'prefault'].includes(def.type) && def.innerType
+    ? unwrap(def.innerType)
+    : schema;
 }
 
 function queryKind(schema: z.core.$ZodType): QueryKind {
@@ -45,7 +51,10 @@ function queryKind(schema: z.core.$ZodType): QueryKind {
  * and validation reports it.
  */
 function createQueryParser(inputSchema: z.core.$ZodType | undefined) {
-  const shape = (inputSchema && (unwrap(inputSchema)._zod.def as { shape?: Record<string, z.core.$ZodType> }).shape) ?? {};
+  const shape =
+    (inputSchema &&
+      (unwrap(inputSchema)._zod.def as { shape?: Record<string, z.core.$ZodType> }).shape) ??
+    {};
   const kinds = new Map(Object.entries(shape).map(([key, schema]) => [key, queryKind(schema)]));
   return (query: Record<string, string | string[] | undefined>) => {
     const input: Record<string, unknown> = {};
@@ -54,7 +63,12 @@ function createQueryParser(inputSchema: z.core.$ZodType | undefined) {
       const kind = kinds.get(key) ?? 'scalar';
       if (kind === 'array') {
         input[key] = Array.isArray(raw) ? raw : [raw];
-      } else if (kind === 'number' && typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw))) {
+      } else if (
+        kind === 'number' &&
+        typeof raw === 'string' &&
+        raw.trim() !== '' &&
+        Number.isFinite(Number(raw))
+      ) {
         input[key] = Number(raw);
       } else {
         input[key] = raw;
@@ -64,9 +78,15 @@ function createQueryParser(inputSchema: z.core.$ZodType | undefined) {
   };
 }
 
-function standardErrors(method: OpenApiMethod, requiresAuth: boolean, hasInput: boolean): ErrorCode[] {
+function standardErrors(
+  method: OpenApiMethod,
+  requiresAuth: boolean,
+  hasInput: boolean,
+): ErrorCode[] {
   return [
-    ...(methodsWithBody.has(method) ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const) : []),
+    ...(methodsWithBody.has(method)
+      ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const)
+      : []),
     ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),
     ...(hasInput ? (['VALIDATION_FAILED'] as const) : []),
     'INTERNAL',
@@ -74,7 +94,7 @@ function standardErrors(method: OpenApiMethod, requiresAuth: boolean, hasInput: 
   ];
 }
 
-export function listRestOperations(router: AnyRouter = appRouter): RestOperation[] {
+export function listRestOperations(router: OpenApiRouter = appRouter): RestOperation[] {
   const operations: RestOperation[] = [];
   forEachOpenApiProcedure<ApiMeta>(router._def.procedures, ({ path, procedure, meta }) => {
     const { method, path: route, protect = true } = meta.openapi;

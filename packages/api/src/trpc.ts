@@ -53,7 +53,10 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
   if (result.ok) return result;
   const apiError = toApiError(result.error);
   if (apiError.status >= 500) {
-    ctx.log.error({ err: result.error.cause ?? result.error, path, requestId: ctx.requestId }, 'procedure failed');
+    ctx.log.error(
+      { err: result.error.cause ?? result.error, path, requestId: ctx.requestId },
+      'procedure failed',
+    );
   }
   throw apiError;
 });

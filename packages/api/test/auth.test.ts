@@ -13,7 +13,11 @@ afterAll(() => api.close());
 describe('auth.register', () => {
   it('creates an account with a lower-cased email and never returns the hash', async () => {
     const user = await api.caller().auth.register({ email: 'Ann.Lee@Example.COM', password });
-    expect(user).toEqual({ id: expect.any(String), email: 'ann.lee@example.com', createdAt: expect.any(Date) });
+    expect(user).toEqual({
+      id: expect.any(String),
+      email: 'ann.lee@example.com',
+      createdAt: expect.any(Date),
+    });
     expect(Object.keys(user)).not.toContain('passwordHash');
     const stored = await api.db.user.findUniqueOrThrow({ where: { id: user.id } });
     expect(stored.passwordHash).toMatch(/^\$2[aby]\$04\$/);
@@ -21,7 +25,9 @@ describe('auth.register', () => {
 
   it('rejects the same email in another case with EMAIL_TAKEN (409)', async () => {
     await api.caller().auth.register({ email: 'bob@example.com', password });
-    await expect(api.caller().auth.register({ email: 'BOB@example.com', password })).rejects.toMatchObject({
+    await expect(
+      api.caller().auth.register({ email: 'BOB@example.com', password }),
+    ).rejects.toMatchObject({
       apiCode: 'EMAIL_TAKEN',
       status: 409,
     });
@@ -29,7 +35,9 @@ describe('auth.register', () => {
   });
 
   it('lists every invalid field with VALIDATION_FAILED (422)', async () => {
-    await expect(api.caller().auth.register({ email: 'not-an-email', password: 'short' })).rejects.toMatchObject({
+    await expect(
+      api.caller().auth.register({ email: 'not-an-email', password: 'short' }),
+    ).rejects.toMatchObject({
       apiCode: 'VALIDATION_FAILED',
       status: 422,
       fieldErrors: [
@@ -40,7 +48,9 @@ describe('auth.register', () => {
   });
 
   it('rejects passwords over 128 characters', async () => {
-    await expect(api.caller().auth.register({ email: 'long@example.com', password: 'x'.repeat(129) })).rejects.toMatchObject({
+    await expect(
+      api.caller().auth.register({ email: 'long@example.com', password: 'x'.repeat(129) }),
+    ).rejects.toMatchObject({
       apiCode: 'VALIDATION_FAILED',
     });
   });
@@ -59,10 +69,16 @@ describe('auth.login', () => {
   });
 
   it('gives unknown email and wrong password the same INVALID_CREDENTIALS answer', async () => {
-    const wrongPassword = api.caller().auth.login({ email: 'carol@example.com', password: 'wrong password!' });
+    const wrongPassword = api
+      .caller()
+      .auth.login({ email: 'carol@example.com', password: 'wrong password!' });
     const unknownEmail = api.caller().auth.login({ email: 'nobody@example.com', password });
-    const errors = await Promise.all([wrongPassword.catch((e: unknown) => e), unknownEmail.catch((e: unknown) => e)]);
-    for (const error of errors) expect(error).toMatchObject({ apiCode: 'INVALID_CREDENTIALS', status: 401 });
+    const errors = await Promise.all([
+      wrongPassword.catch((e: unknown) => e),
+      unknownEmail.catch((e: unknown) => e),
+    ]);
+    for (const error of errors)
+      expect(error).toMatchObject({ apiCode: 'INVALID_CREDENTIALS', status: 401 });
     expect((errors[0] as Error).message).toBe((errors[1] as Error).message);
   });
 
@@ -70,15 +86,27 @@ describe('auth.login', () => {
     const long = 'a'.repeat(100);
     await api.caller().auth.register({ email: 'long-password@example.com', password: long });
     await expect(
-      api.caller().auth.login({ email: 'long-password@example.com', password: `${'a'.repeat(99)}b` }),
+      api
+        .caller()
+        .auth.login({ email: 'long-password@example.com', password: `${'a'.repeat(99)}b` }),
     ).rejects.toMatchObject({ apiCode: 'INVALID_CREDENTIALS' });
   });
 });
 
 describe('bearer tokens', () => {
   it('rejects a missing, malformed or foreign token with UNAUTHENTICATED', async () => {
-    for (const authorization of [undefined, '', 'Bearer', 'Bearer garbage', 'Basic abc', 'Bearer a.b.c']) {
-      await expect(api.caller(authorization).auth.me()).rejects.toMatchObject({ apiCode: 'UNAUTHENTICATED', status: 401 });
+    for (const authorization of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer garbage',
+      'Basic abc',
+      'Bearer a.b.c',
+    ]) {
+      await expect(api.caller(authorization).auth.me()).rejects.toMatchObject({
+        apiCode: 'UNAUTHENTICATED',
+        status: 401,
+      });
     }
   });
 
@@ -86,7 +114,9 @@ describe('bearer tokens', () => {
     const { token } = await api.signUp();
     await expect(api.caller(`Bearer ${token}`).auth.me()).resolves.toBeTruthy();
     manualClock.advanceSeconds(901);
-    await expect(api.caller(`Bearer ${token}`).auth.me()).rejects.toMatchObject({ apiCode: 'UNAUTHENTICATED' });
+    await expect(api.caller(`Bearer ${token}`).auth.me()).rejects.toMatchObject({
+      apiCode: 'UNAUTHENTICATED',
+    });
   });
 
   it('rejects the token of an account that no longer exists', async () => {

@@ -1,6 +1,13 @@
 import { createDatabaseClient, type PrismaClient } from '@tasks/db';
 import { createTestDatabase } from '@tasks/db/testing';
-import { createCaller, createContext, createServices, type Clock, type Logger, type Services } from '../src/index.js';
+import {
+  createCaller,
+  createContext,
+  createServices,
+  type Clock,
+  type Logger,
+  type Services,
+} from '../src/index.js';
 
 export const silentLogger: Logger = { error() {}, warn() {}, info() {} };
 
@@ -24,7 +31,9 @@ export interface ApiHarness {
   /** A caller as an anonymous client, or with `Authorization: <authorization>`. */
   caller(authorization?: string): ReturnType<typeof createCaller>;
   /** Registers and logs in a fresh user; returns its id and a ready caller. */
-  signUp(email?: string): Promise<{ id: string; email: string; token: string; caller: ReturnType<typeof createCaller> }>;
+  signUp(
+    email?: string,
+  ): Promise<{ id: string; email: string; token: string; caller: ReturnType<typeof createCaller> }>;
   close(): Promise<void>;
 }
 
@@ -40,7 +49,9 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
     config: { bcryptCost: 4, accessTokens: testAccessTokens },
   });
   const caller = (authorization?: string) =>
-    createCaller(createContext(services, { requestId: 'test-request', authorization, log: silentLogger }));
+    createCaller(
+      createContext(services, { requestId: 'test-request', authorization, log: silentLogger }),
+    );
   return {
     db,
     services,
@@ -49,7 +60,12 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
       const password = 'correct horse battery';
       const user = await caller().auth.register({ email, password });
       const { accessToken } = await caller().auth.login({ email, password });
-      return { id: user.id, email: user.email, token: accessToken, caller: caller(`Bearer ${accessToken}`) };
+      return {
+        id: user.id,
+        email: user.email,
+        token: accessToken,
+        caller: caller(`Bearer ${accessToken}`),
+      };
     },
     async close() {
       await db.$disconnect();

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { createOpenApiDocument, listRestOperations } from '../src/index.js';
 
 const document = createOpenApiDocument({ baseUrl: 'http://localhost:3000' });
-type Operation = { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>; security?: unknown[] };
+type Operation = {
+  responses: Record<
+    string,
+    { content?: Record<string, unknown>; headers?: Record<string, unknown> }
+  >;
+  security?: unknown[];
+};
 const operation = (method: string, path: string) =>
   (document.paths?.[path] as Record<string, Operation> | undefined)?.[method] as Operation;
 
@@ -17,7 +23,9 @@ describe('OpenAPI document', () => {
     const successStatuses = Object.fromEntries(
       listRestOperations().map(({ method, path }) => [
         `${method} ${path}`,
-        Object.keys(operation(method.toLowerCase(), path).responses).filter((status) => status.startsWith('2')),
+        Object.keys(operation(method.toLowerCase(), path).responses).filter((status) =>
+          status.startsWith('2'),
+        ),
       ]),
     );
     expect(successStatuses).toEqual({
@@ -39,7 +47,9 @@ describe('OpenAPI document', () => {
 
   it('documents errors as problem+json and protects task routes with the bearer scheme', () => {
     const getTask = operation('get', '/tasks/{id}');
-    expect(Object.keys(getTask.responses)).toEqual(expect.arrayContaining(['401', '404', '422', '500']));
+    expect(Object.keys(getTask.responses)).toEqual(
+      expect.arrayContaining(['401', '404', '422', '500']),
+    );
     expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
     expect(getTask.security).toEqual([{ bearerAuth: [] }]);
     expect(operation('post', '/auth/login').security).toBeUndefined();

@@ -28,23 +28,43 @@ describe('tasks CRUD', () => {
   });
 
   it('reads, updates and deletes its own task', async () => {
-    const created = await ann.caller.tasks.create({ title: 'Write report', description: 'Q3', status: 'in_progress' });
+    const created = await ann.caller.tasks.create({
+      title: 'Write report',
+      description: 'Q3',
+      status: 'in_progress',
+    });
     expect(await ann.caller.tasks.get({ id: created.id })).toEqual(created);
 
-    const updated = await ann.caller.tasks.update({ id: created.id, status: 'done', description: null });
-    expect(updated).toMatchObject({ id: created.id, title: 'Write report', status: 'done', description: null });
+    const updated = await ann.caller.tasks.update({
+      id: created.id,
+      status: 'done',
+      description: null,
+    });
+    expect(updated).toMatchObject({
+      id: created.id,
+      title: 'Write report',
+      status: 'done',
+      description: null,
+    });
     expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(created.updatedAt.getTime());
 
     await expect(ann.caller.tasks.delete({ id: created.id })).resolves.toBeUndefined();
-    await expect(ann.caller.tasks.get({ id: created.id })).rejects.toMatchObject({ apiCode: 'TASK_NOT_FOUND', status: 404 });
-    await expect(ann.caller.tasks.delete({ id: created.id })).rejects.toMatchObject({ apiCode: 'TASK_NOT_FOUND' });
+    await expect(ann.caller.tasks.get({ id: created.id })).rejects.toMatchObject({
+      apiCode: 'TASK_NOT_FOUND',
+      status: 404,
+    });
+    await expect(ann.caller.tasks.delete({ id: created.id })).rejects.toMatchObject({
+      apiCode: 'TASK_NOT_FOUND',
+    });
   });
 
-  it('hides another user\'s task on every operation and leaves it unchanged', async () => {
+  it("hides another user's task on every operation and leaves it unchanged", async () => {
     const secret = await ann.caller.tasks.create({ title: 'Ann only' });
     const notFound = { apiCode: 'TASK_NOT_FOUND', status: 404 };
     await expect(bob.caller.tasks.get({ id: secret.id })).rejects.toMatchObject(notFound);
-    await expect(bob.caller.tasks.update({ id: secret.id, title: 'hijacked' })).rejects.toMatchObject(notFound);
+    await expect(
+      bob.caller.tasks.update({ id: secret.id, title: 'hijacked' }),
+    ).rejects.toMatchObject(notFound);
     await expect(bob.caller.tasks.delete({ id: secret.id })).rejects.toMatchObject(notFound);
     const bobsList = await bob.caller.tasks.list({});
     expect(bobsList.items.map((task) => task.id)).not.toContain(secret.id);
@@ -61,7 +81,8 @@ describe('tasks CRUD', () => {
       anonymous.tasks.update({ id, title: 'x' }),
       anonymous.tasks.delete({ id }),
     ];
-    for (const call of calls) await expect(call).rejects.toMatchObject({ apiCode: 'UNAUTHENTICATED' });
+    for (const call of calls)
+      await expect(call).rejects.toMatchObject({ apiCode: 'UNAUTHENTICATED' });
   });
 });
 
@@ -69,10 +90,22 @@ describe('task validation', () => {
   const cases: [string, () => Promise<unknown>, string][] = [
     ['blank title', () => ann.caller.tasks.create({ title: '   ' }), 'title'],
     ['title over 200', () => ann.caller.tasks.create({ title: 'x'.repeat(201) }), 'title'],
-    ['description over 2000', () => ann.caller.tasks.create({ title: 'ok', description: 'x'.repeat(2001) }), 'description'],
-    ['unknown status', () => ann.caller.tasks.create({ title: 'ok', status: 'archived' as 'open' }), 'status'],
+    [
+      'description over 2000',
+      () => ann.caller.tasks.create({ title: 'ok', description: 'x'.repeat(2001) }),
+      'description',
+    ],
+    [
+      'unknown status',
+      () => ann.caller.tasks.create({ title: 'ok', status: 'archived' as 'open' }),
+      'status',
+    ],
     ['malformed id', () => ann.caller.tasks.get({ id: 'not-a-uuid' }), 'id'],
-    ['empty update', () => ann.caller.tasks.update({ id: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' }), 'title'],
+    [
+      'empty update',
+      () => ann.caller.tasks.update({ id: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' }),
+      'title',
+    ],
     ['limit 0', () => ann.caller.tasks.list({ limit: 0 }), 'limit'],
     ['limit 201', () => ann.caller.tasks.list({ limit: 201 }), 'limit'],
     ['forged cursor', () => ann.caller.tasks.list({ cursor: 'bm90LWEtY3Vyc29y' }), 'cursor'],
@@ -86,7 +119,10 @@ describe('task validation', () => {
   });
 
   it('accepts the boundaries: 200-char title, 2000-char description', async () => {
-    const task = await ann.caller.tasks.create({ title: 'x'.repeat(200), description: 'y'.repeat(2000) });
+    const task = await ann.caller.tasks.create({
+      title: 'x'.repeat(200),
+      description: 'y'.repeat(2000),
+    });
     expect(task.title).toHaveLength(200);
     expect(task.description).toHaveLength(2000);
   });
@@ -96,7 +132,8 @@ describe('tasks.list', () => {
   it('pages newest first with a cursor, without repeats or gaps', async () => {
     const pager = await api.signUp();
     const created = [];
-    for (let i = 0; i < 7; i++) created.push(await pager.caller.tasks.create({ title: `task ${i}` }));
+    for (let i = 0; i < 7; i++)
+      created.push(await pager.caller.tasks.create({ title: `task ${i}` }));
     const seen: string[] = [];
     let cursor: string | undefined;
     do {

@@ -1,7 +1,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, expect, it } from 'vitest';
 import {
   createMigration,
   defaultMigrationsDir,
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await database?.drop();
+  await database.drop();
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -37,8 +37,9 @@ it('writes and applies a migration for a changed schema, and nothing when unchan
   const options = { url: database.url, schemaPath, migrationsDir };
 
   const created = await createMigration({ ...options, name: 'Add priority' });
+  assert(created !== null);
   expect(created).toMatch(/^\d{14}_add_priority$/);
-  const sql = await readFile(path.join(migrationsDir, created!, 'migration.sql'), 'utf8');
+  const sql = await readFile(path.join(migrationsDir, created, 'migration.sql'), 'utf8');
   expect(sql).toContain('ALTER TABLE "Task" ADD COLUMN');
   expect(sql).toContain('"priority" INTEGER NOT NULL DEFAULT 0');
   expect(await getMigrationStatus(options)).toMatchObject({

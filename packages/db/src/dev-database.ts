@@ -28,6 +28,6 @@ export async function resolveDevDatabase(
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new Error(`EMBEDDED_DB_PORT must be a port number, got ${env.EMBEDDED_DB_PORT}`);
   }
-  const { url, stop } = await ensureEmbeddedPostgres({ dataDir, port });
-  return { url, source: 'embedded', stop };
+  const embedded = await ensureEmbeddedPostgres({ dataDir, port });
+  return { url: embedded.url, source: 'embedded', stop: () => embedded.stop() };
 }

@@ -132,7 +132,9 @@ async function serveLocked({
   lockPath: string;
 }): Promise<SharedEmbeddedPostgres> {
   // A crash or Ctrl-C leaves the lock behind; the dead pid marks it stale for the next process.
-  const removeLock = () => rmSync(lockPath, { force: true });
+  const removeLock = () => {
+    rmSync(lockPath, { force: true });
+  };
   process.once('exit', removeLock);
   try {
     const embedded = await startEmbeddedPostgres({ dataDir, port });
@@ -178,8 +180,8 @@ async function writeLock(
 
 /** Null when absent; `lock` is null when unreadable (stale: lock files are written whole). */
 async function readLock(lockPath: string): Promise<{ raw: string; lock: LockFile | null } | null> {
-  const raw = await readFile(lockPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
+  const raw = await readFile(lockPath, 'utf8').catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   });
   if (raw === null) return null;

@@ -2,12 +2,23 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, defaultMigrationsDir, getMigrationStatus } from './migrations.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 import { withClient } from './with-client.js';
 
 const INIT = '20261124011915_init';
+
+interface MigrationRow {
+  id: string;
+  checksum: string;
+  finished_at: Date;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | null;
+  started_at: Date;
+  applied_steps_count: number;
+}
 
 let tmp: string;
 const databases: TestDatabase[] = [];
@@ -73,23 +84,49 @@ describe('applyMigrations on an empty database', () => {
 
   it('records the migration as Prisma does', async () => {
     const sql = await readFile(path.join(defaultMigrationsDir, INIT, 'migration.sql'));
-    const rows = await withClient(url, async (client) => {
-      const result = await client.query('SELECT * FROM "_prisma_migrations"');
-      return result.rows;
+    const { rows } = await withClient(url, (client) =>
+      client.query<MigrationRow>('SELECT * FROM "_prisma_migrations"'),
+    );
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    assert(row);
+    expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(row).toMatchObject({
+      checksum: createHash('sha256').update(sql).digest('hex'),
+      migration_name: INIT,
+      logs: null,
+      rolled_back_at: null,
+      applied_steps_count: 1,
+    });
+    expect(row.finished_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
+  });
+
+  it('creates _prisma_migrations with the columns of Prisma', async () => {
+    const { rows } = await withClient(url, (client) =>
+      client.query<Record<string, string | null>>(
+        `SELECT column_name, data_type, character_maximum_length::int AS length, is_nullable,
+                column_default
+           FROM information_schema.columns
+          WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+      ),
+    );
+    const column = (name: string, type: string, length: number | null, nullable: string) => ({
+      column_name: name,
+      data_type: type,
+      length,
+      is_nullable: nullable,
+      column_default: null,
     });
     expect(rows).toEqual([
-      {
-        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        checksum: createHash('sha256').update(sql).digest('hex'),
-        finished_at: expect.any(Date),
-        migration_name: INIT,
-        logs: null,
-        rolled_back_at: null,
-        started_at: expect.any(Date),
-        applied_steps_count: 1,
-      },
+      column('id', 'character varying', 36, 'NO'),
+      column('checksum', 'character varying', 64, 'NO'),
+      column('finished_at', 'timestamp with time zone', null, 'YES'),
+      column('migration_name', 'character varying', 255, 'NO'),
+      column('logs', 'text', null, 'YES'),
+      column('rolled_back_at', 'timestamp with time zone', null, 'YES'),
+      { ...column('started_at', 'timestamp with time zone', null, 'NO'), column_default: 'now()' },
+      { ...column('applied_steps_count', 'integer', null, 'NO'), column_default: '0' },
     ]);
-    expect(rows[0].finished_at.getTime()).toBeGreaterThanOrEqual(rows[0].started_at.getTime());
   });
 
   it('refuses a migration whose file changed since it was applied', async () => {

@@ -11,11 +11,10 @@ import {
   type SqlQuery,
   type SqlQueryable,
 } from '@prisma/driver-adapter-utils';
+import type * as SchemaEngineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { SchemaEngine, SchemasContainer } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { startEmbeddedPostgres } from './embedded.js';
 import { withClient } from './with-client.js';
-
-type SchemaEngineGlue = typeof import('@prisma/schema-engine-wasm/schema_engine_bg');
 
 // Node's global, which the ES2023 lib (no DOM) does not declare.
 declare const WebAssembly: {
@@ -79,9 +78,9 @@ function forEngine(adapter: SqlDriverAdapter): SqlDriverAdapter {
 
 // The glue keeps the instance in module state: instantiating it twice would swap the memory
 // under live engines, so it is loaded once per process.
-let glue: Promise<SchemaEngineGlue> | undefined;
+let glue: Promise<typeof SchemaEngineGlue> | undefined;
 
-function loadGlue(): Promise<SchemaEngineGlue> {
+function loadGlue(): Promise<typeof SchemaEngineGlue> {
   glue ??= (async () => {
     globalThis.PRISMA_WASM_PANIC_REGISTRY ??= {
       message: '',
@@ -128,7 +127,7 @@ interface ShadowDatabase {
 async function createShadowDatabase(url: string): Promise<ShadowDatabase> {
   if (await isPglite(url)) {
     const embedded = await startEmbeddedPostgres();
-    return { url: embedded.url, drop: embedded.stop };
+    return { url: embedded.url, drop: () => embedded.stop() };
   }
   const name = `prisma_migrate_shadow_db_${randomUUID().replaceAll('-', '')}`;
   const shadowUrl = new URL(url);
@@ -159,7 +158,7 @@ export async function withSchemaEngine<T>(
     let disposed: Promise<void> | undefined;
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = () => (disposed ??= dispose());
-    disposers.push(adapter.dispose);
+    disposers.push(() => adapter.dispose());
     return adapter;
   };
   const shadows: ShadowDatabase[] = [];

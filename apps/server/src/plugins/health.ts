@@ -7,12 +7,19 @@ const readinessTimeoutMs = 2_000;
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
 }
 
-export async function healthRoutes(app: FastifyInstance, { db }: { db: PrismaClient }): Promise<void> {
+export async function healthRoutes(
+  app: FastifyInstance,
+  { db }: { db: PrismaClient },
+): Promise<void> {
   // Liveness: the process answers; it never touches the database.
   app.get('/health', async () => ({ status: 'ok' }));
 

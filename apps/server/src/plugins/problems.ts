@@ -18,11 +18,17 @@ const codeByClientStatus: Partial<Record<number, ErrorCode>> = {
 };
 
 function fromFastifyError(error: FastifyError): ApiError | undefined {
-  const code = fastifyErrorCodes[error.code] ?? (error.statusCode ? codeByClientStatus[error.statusCode] : undefined);
+  const code =
+    fastifyErrorCodes[error.code] ??
+    (error.statusCode ? codeByClientStatus[error.statusCode] : undefined);
   return code ? new ApiError(code, error.message, { cause: error }) : undefined;
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ApiError,
+): FastifyReply {
   if (error.apiCode === 'UNAUTHENTICATED' || error.apiCode === 'INVALID_CREDENTIALS') {
     reply.header('www-authenticate', 'Bearer');
   }
@@ -35,7 +41,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
  */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const apiError = error instanceof ApiError ? error : (fromFastifyError(error) ?? toApiError(error));
+    const apiError =
+      error instanceof ApiError ? error : (fromFastifyError(error) ?? toApiError(error));
     if (apiError.status >= 500 && !(error instanceof ApiError)) {
       request.log.error({ err: error }, 'request failed');
     }
@@ -43,6 +50,10 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new ApiError('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      request,
+      reply,
+      new ApiError('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
+    ),
   );
 }

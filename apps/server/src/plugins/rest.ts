@@ -1,4 +1,10 @@
-import { createCaller, createContext, ApiError, type RestOperation, type Services } from '@tasks/api';
+import {
+  createCaller,
+  createContext,
+  ApiError,
+  type RestOperation,
+  type Services,
+} from '@tasks/api';
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import { requestDetails } from '../request-details.js';
 
@@ -8,7 +14,12 @@ type ProcedureCall = (input: unknown) => Promise<unknown>;
 const servedMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 function resolveProcedure(caller: Caller, procedurePath: string): ProcedureCall {
-  return procedurePath.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as ProcedureCall;
+  return procedurePath
+    .split('.')
+    .reduce<unknown>(
+      (node, key) => (node as Record<string, unknown>)[key],
+      caller,
+    ) as ProcedureCall;
 }
 
 /** `/tasks/{id}` (OpenAPI) -> `/tasks/:id` (Fastify). */
@@ -17,18 +28,25 @@ function toFastifyPath(path: string): string {
 }
 
 function fillTemplate(template: string, values: unknown): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => encodeURIComponent(String((values as Record<string, unknown>)[key])));
+  return template.replace(/\{(\w+)\}/g, (_, key: string) =>
+    encodeURIComponent(String((values as Record<string, unknown>)[key])),
+  );
 }
 
 function buildInput(operation: RestOperation, request: FastifyRequest): unknown {
   const params = request.params as Record<string, string>;
   if (operation.inputSource === 'none') return undefined;
   if (operation.inputSource === 'query') {
-    return { ...operation.parseQuery(request.query as Record<string, string | string[]>), ...params };
+    return {
+      ...operation.parseQuery(request.query as Record<string, string | string[]>),
+      ...params,
+    };
   }
   const body = request.body;
   // Path parameters win over body fields of the same name; a non-object body fails validation.
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? { ...body, ...params } : body;
+  return body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? { ...body, ...params }
+    : body;
 }
 
 /**
@@ -47,7 +65,10 @@ export async function restRoutes(
       url: toFastifyPath(operation.path),
       handler: async (request, reply) => {
         const caller = createCaller(createContext(services, requestDetails(request)));
-        const output = await resolveProcedure(caller, operation.procedurePath)(buildInput(operation, request));
+        const output = await resolveProcedure(
+          caller,
+          operation.procedurePath,
+        )(buildInput(operation, request));
         reply.code(operation.successStatus);
         if (operation.location) reply.header('location', fillTemplate(operation.location, output));
         return operation.successStatus === 204 ? reply.send() : output;
@@ -57,7 +78,8 @@ export async function restRoutes(
 
   // A known path with another method is 405 with `Allow`, not 404.
   const methodsByPath = new Map<string, HTTPMethods[]>();
-  for (const { path, method } of operations) methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), method]);
+  for (const { path, method } of operations)
+    methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), method]);
   for (const [path, allowed] of methodsByPath) {
     const allowHeader = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', ');
     app.route({
@@ -65,7 +87,10 @@ export async function restRoutes(
       url: toFastifyPath(path),
       handler: async (request, reply) => {
         reply.header('allow', allowHeader);
-        throw new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allowHeader}`);
+        throw new ApiError(
+          'METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed here; use ${allowHeader}`,
+        );
       },
     });
   }

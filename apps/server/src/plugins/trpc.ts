@@ -7,7 +7,10 @@ import { requestDetails } from '../request-details.js';
  * `/trpc` for TypeScript clients (superjson, batching). Registered in its own encapsulated
  * scope because the adapter replaces the JSON content-type parser there.
  */
-export async function trpcRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+export async function trpcRoutes(
+  app: FastifyInstance,
+  { services }: { services: Services },
+): Promise<void> {
   const options: FastifyTRPCPluginOptions<typeof appRouter> = {
     prefix: '/trpc',
     trpcOptions: {

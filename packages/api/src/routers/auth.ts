@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { accessTokenOutput, credentialsInput, userOutput } from '../schemas/auth.js';
 import { protectedProcedure, publicProcedure, router } from '../trpc.js';
 
@@ -39,10 +38,14 @@ export const authRouter = router({
 
   me: protectedProcedure
     .meta({
-      openapi: { method: 'GET', path: '/auth/me', tags: ['auth'], summary: 'The signed-in account' },
+      openapi: {
+        method: 'GET',
+        path: '/auth/me',
+        tags: ['auth'],
+        summary: 'The signed-in account',
+      },
       success: { status: 200, description: 'The account of the bearer token' },
     })
-    .input(z.void())
     .output(userOutput)
     .query(({ ctx }) => ctx.services.auth.me(ctx.userId)),
 });

@@ -6,9 +6,13 @@ export const email = z
   .email()
   .max(254)
   .transform((value) => value.toLowerCase())
-  .meta({ example: 'ann@example.com' });
+  .meta({ examples: ['ann@example.com'] });
 
-export const password = z.string().min(8).max(128).meta({ example: 'correct horse battery' });
+export const password = z
+  .string()
+  .min(8)
+  .max(128)
+  .meta({ examples: ['correct horse battery'] });
 
 export const credentialsInput = z.object({ email, password });
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 export const timestamp = z.date().meta({
   override: { type: 'string', format: 'date-time' },
-  example: '2026-02-14T10:00:00.000Z',
+  examples: ['2026-02-14T10:00:00.000Z'],
 });
 
-export const uuid = z.uuid().meta({ example: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' });
+export const uuid = z.uuid().meta({ examples: ['01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10'] });

@@ -2,8 +2,17 @@ import { z } from 'zod';
 import { timestamp, uuid } from './common.js';
 
 export const taskStatus = z.enum(['open', 'in_progress', 'done']);
-const title = z.string().trim().min(1).max(200).meta({ example: 'Write the release notes' });
-const description = z.string().max(2000).nullable().meta({ example: 'Cover the new search' });
+const title = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .meta({ examples: ['Write the release notes'] });
+const description = z
+  .string()
+  .max(2000)
+  .nullable()
+  .meta({ examples: ['Cover the new search'] });
 
 export const taskOutput = z
   .object({
@@ -32,7 +41,8 @@ export const updateTaskInput = z
     status: taskStatus.optional(),
   })
   .refine(
-    (input) => input.title !== undefined || input.description !== undefined || input.status !== undefined,
+    (input) =>
+      input.title !== undefined || input.description !== undefined || input.status !== undefined,
     { message: 'Provide at least one of title, description, status', path: ['title'] },
   );
 
@@ -42,7 +52,7 @@ export const listTasksInput = z.object({
     .string()
     .max(200)
     .optional()
-    .meta({ description: 'Opaque cursor from the previous page\'s `nextCursor`' }),
+    .meta({ description: "Opaque cursor from the previous page's `nextCursor`" }),
 });
 
 export const taskPageOutput = z

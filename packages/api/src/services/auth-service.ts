@@ -59,7 +59,10 @@ export class AuthService {
     const match = authorization && /^Bearer ([^\s]+)$/i.exec(authorization);
     const userId = match ? this.tokens.verify(match[1] ?? '') : null;
     if (!userId) {
-      throw new ApiError('UNAUTHENTICATED', authorization ? 'The access token is invalid or expired' : 'A bearer token is required');
+      throw new ApiError(
+        'UNAUTHENTICATED',
+        authorization ? 'The access token is invalid or expired' : 'A bearer token is required',
+      );
     }
     return userId;
   }

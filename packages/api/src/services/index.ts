@@ -24,7 +24,11 @@ export interface Services {
 /** Built once per process (or per test) from explicit dependencies; nothing is global. */
 export function createServices({ db, clock, config }: ServiceDependencies): Services {
   return {
-    auth: new AuthService(db, createPasswordHasher(config.bcryptCost), createAccessTokens(config.accessTokens, clock)),
+    auth: new AuthService(
+      db,
+      createPasswordHasher(config.bcryptCost),
+      createAccessTokens(config.accessTokens, clock),
+    ),
     tasks: new TaskService(db),
   };
 }

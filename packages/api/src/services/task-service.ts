@@ -28,10 +28,14 @@ function encodeCursor({ createdAt, id }: CursorPosition): string {
 
 function decodeCursor(cursor: string): CursorPosition {
   try {
-    const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    const [createdAt, id] = cursorSchema.parse(
+      JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')),
+    );
     return { createdAt: new Date(createdAt), id };
   } catch {
-    throw validationError([{ path: 'cursor', code: 'invalid_cursor', message: 'Not a cursor returned by this API' }]);
+    throw validationError([
+      { path: 'cursor', code: 'invalid_cursor', message: 'Not a cursor returned by this API' },
+    ]);
   }
 }
 
@@ -57,7 +61,11 @@ export class TaskService {
 
   async update(ownerId: string, { id, ...changes }: UpdateTaskInput): Promise<TaskOutput> {
     try {
-      return await this.db.task.update({ where: { id, ownerId }, data: changes, select: taskSelect });
+      return await this.db.task.update({
+        where: { id, ownerId },
+        data: changes,
+        select: taskSelect,
+      });
     } catch (error) {
       if (isRecordNotFound(error)) throw taskNotFound();
       throw error;
@@ -76,7 +84,10 @@ export class TaskService {
       where: {
         ownerId,
         ...(after && {
-          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+          OR: [
+            { createdAt: { lt: after.createdAt } },
+            { createdAt: after.createdAt, id: { lt: after.id } },
+          ],
         }),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

@@ -45,8 +45,8 @@ async function run(url: string): Promise<number> {
     }
     default: {
       const status = await getMigrationStatus({ url });
-      for (const [label, names] of Object.entries(status)) {
-        console.log(`${label}: ${names.length ? names.join(', ') : '-'}`);
+      for (const label of ['applied', 'pending', 'failed', 'modified'] as const) {
+        console.log(`${label}: ${status[label].join(', ') || '-'}`);
       }
       const unhealthy = status.pending.length + status.failed.length + status.modified.length;
       return unhealthy > 0 ? 1 : 0;

@@ -11,21 +11,39 @@ const prismaCli = createRequire(`${repoRoot}package.json`).resolve('prisma/build
 const database = await resolveDevDatabase(process.env);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 
+/**
+ * The embedded server multiplexes every connection onto one PGlite session. Studio's driver
+ * (postgres.js, which reads its options from the URL) would otherwise prepare named statements
+ * that collide across connections, and run two queries at once whose parse/bind round trips
+ * interleave in that one session: one connection, unnamed statements.
+ */
+function studioUrl(url: string): string {
+  if (database.source !== 'embedded') return url;
+  const withOptions = new URL(url);
+  withOptions.searchParams.set('prepare', 'false');
+  withOptions.searchParams.set('max', '1');
+  return withOptions.toString();
+}
+
 const studio = spawn(
   process.execPath,
-  [prismaCli, 'studio', '--port', '5555', '--browser', 'none', '--url', database.url],
+  [prismaCli, 'studio', '--port', '5555', '--browser', 'none', '--url', studioUrl(database.url)],
   { cwd: repoRoot, stdio: 'inherit' },
 );
 // Ctrl-C reaches Studio too; stay alive until it exits so the embedded database closes cleanly.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => studio.kill(signal));
+  process.on(signal, () => {
+    studio.kill(signal);
+  });
 }
 const exitCode = await new Promise<number>((resolve) => {
   studio.on('error', (error) => {
     console.error(`Cannot start Prisma Studio: ${error.message}`);
     resolve(1);
   });
-  studio.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)));
+  studio.on('exit', (code, signal) => {
+    resolve(code ?? (signal ? 0 : 1));
+  });
 });
 await database.stop();
 process.exit(exitCode);

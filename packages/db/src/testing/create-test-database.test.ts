@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([first?.drop(), second?.drop()]);
+  await Promise.all([first.drop(), second.drop()]);
 });
 
 it('gives each caller its own migrated database', async () => {

@@ -22,13 +22,7 @@ async function setupServer(project: TestProject, adminUrl: string): Promise<() =
   const runId = randomBytes(4).toString('hex');
   const template = `tasks_test_tpl_${runId}`;
   const prefix = `tasks_test_${runId}_`;
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${template}"`));
-  const templateUrl = new URL(adminUrl);
-  templateUrl.pathname = `/${template}`;
-  await applyMigrations({ url: templateUrl.toString() });
-  project.provide('testDatabase', { kind: 'server', adminUrl, template, prefix });
-
-  return () =>
+  const teardown = () =>
     withClient(adminUrl, async (client) => {
       const { rows } = await client.query<{ datname: string }>(
         `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)`,
@@ -38,6 +32,18 @@ async function setupServer(project: TestProject, adminUrl: string): Promise<() =
         await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       }
     });
+
+  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${template}"`));
+  const templateUrl = new URL(adminUrl);
+  templateUrl.pathname = `/${template}`;
+  try {
+    await applyMigrations({ url: templateUrl.toString() });
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  project.provide('testDatabase', { kind: 'server', adminUrl, template, prefix });
+  return teardown;
 }
 
 async function setupEmbedded(project: TestProject): Promise<() => Promise<void>> {

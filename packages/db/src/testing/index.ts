@@ -20,8 +20,8 @@ export interface CreateTestDatabaseOptions {
 
 /**
  * A fresh database of its own for a test file (call it in `beforeAll`, `drop` in `afterAll`):
- * migrated and empty, copied from what the global setup (`@tasks/db/testing/global-setup`)
- * prepared, on DATABASE_URL's server or in an embedded PGlite.
+ * migrated and empty, copied from what `packages/db/src/testing/global-setup.ts` (the project's
+ * vitest `globalSetup`) prepared, on DATABASE_URL's server or in an embedded PGlite.
  */
 export async function createTestDatabase({
   migrated = true,
@@ -30,7 +30,7 @@ export async function createTestDatabase({
   if (source.kind === 'embedded') {
     const dump = await readFile(migrated ? source.dumpPath : source.emptyDumpPath);
     const embedded = await startEmbeddedPostgres({ loadDataDir: new Blob([dump]) });
-    return { url: embedded.url, drop: embedded.stop };
+    return { url: embedded.url, drop: () => embedded.stop() };
   }
 
   const name = `${source.prefix}${randomBytes(6).toString('hex')}`;
