@@ -27,6 +27,12 @@ const envSchema = z
     JWT_ISSUER: z.string().min(1).default('tasks-api'),
     JWT_AUDIENCE: z.string().min(1).default('tasks-api'),
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 86_400)
+      .default(30 * 86_400),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
     CORS_ORIGINS: commaSeparated,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
@@ -69,6 +75,8 @@ export interface AppConfig {
     ttlSeconds: number;
     isDevDefault: boolean;
   };
+  /** Idle lifetime of a session: each refresh extends it by this much. */
+  refreshTokenTtlSeconds: number;
   bcryptCost: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -106,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ttlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
       isDevDefault: values.JWT_SECRET === undefined,
     },
+    refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
     bcryptCost: values.BCRYPT_COST,
     corsOrigins: values.CORS_ORIGINS,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
