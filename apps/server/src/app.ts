@@ -65,6 +65,7 @@ export async function buildApp(
     clock,
     config: {
       bcryptCost: config.bcryptCost,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       accessTokens: {
         secret: config.jwt.secret,
         issuer: config.jwt.issuer,

@@ -1,4 +1,5 @@
 import type { AppRouter } from '@tasks/api';
+import { createDatabaseClient, type PrismaClient } from '@tasks/db';
 import { createTestDatabase } from '@tasks/db/testing';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import type { FastifyInstance } from 'fastify';
@@ -6,9 +7,24 @@ import superjson from 'superjson';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
+interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface SignedUpUser {
+  id: string;
+  email: string;
+  /** Access token. */
+  token: string;
+  refreshToken: string;
+}
+
 export interface TestServer {
   app: FastifyInstance;
   baseUrl: string;
+  /** Direct access to the server's database, for arranging and checking state. */
+  db: PrismaClient;
   /** Real HTTP against the listening server; JSON bodies are serialised for you. */
   request(
     path: string,
@@ -17,7 +33,7 @@ export interface TestServer {
   /** A real tRPC client over HTTP (superjson, batching), optionally with a bearer token. */
   trpc(token?: string): ReturnType<typeof createTRPCClient<AppRouter>>;
   /** Registers and logs in a fresh user over REST. */
-  signUp(): Promise<{ email: string; token: string }>;
+  signUp(): Promise<SignedUpUser>;
   close(): Promise<void>;
 }
 
@@ -37,6 +53,7 @@ export async function startTestServer(): Promise<TestServer> {
   const config = loadConfig({ ...testEnv, DATABASE_URL: database.url });
   const app = await buildApp({ ...config, databaseUrl: database.url });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  const db = createDatabaseClient({ url: database.url, poolSize: 2 });
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
@@ -56,6 +73,7 @@ export async function startTestServer(): Promise<TestServer> {
   return {
     app,
     baseUrl,
+    db,
     request,
     trpc: (token) =>
       createTRPCClient<AppRouter>({
@@ -72,12 +90,14 @@ export async function startTestServer(): Promise<TestServer> {
         email: `rest-user${++userCounter}-${Date.now()}@example.com`,
         password: 'correct horse battery',
       };
-      await request('/auth/register', { method: 'POST', body: credentials });
+      const registered = await request('/auth/register', { method: 'POST', body: credentials });
+      const { id } = (await registered.json()) as { id: string };
       const login = await request('/auth/login', { method: 'POST', body: credentials });
-      const { accessToken } = (await login.json()) as { accessToken: string };
-      return { email: credentials.email, token: accessToken };
+      const { accessToken, refreshToken } = (await login.json()) as TokenPair;
+      return { id, email: credentials.email, token: accessToken, refreshToken };
     },
     async close() {
+      await db.$disconnect();
       await app.close();
       await database.drop();
     },

@@ -27,6 +27,10 @@ export const problemSchema = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
+const retryAfterHeader = {
+  description: 'Seconds to wait before trying again',
+  schema: { type: 'integer', minimum: 0 },
+};
 
 type Responses = Record<string, Record<string, unknown>>;
 
@@ -56,6 +60,7 @@ function errorResponses(codes: ErrorCode[]): Responses {
         description: statusCodes
           .map((code) => `\`${code}\`: ${errorCatalogue[code].title}`)
           .join('; '),
+        ...(status === 429 && { headers: { 'Retry-After': retryAfterHeader } }),
         content: { 'application/problem+json': { schema: problemRef } },
       },
     ]),

@@ -89,6 +89,8 @@ function standardErrors(
       : []),
     ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),
     ...(hasInput ? (['VALIDATION_FAILED'] as const) : []),
+    // Every route shares the global per-client rate limit.
+    'RATE_LIMITED',
     'INTERNAL',
     'SERVICE_UNAVAILABLE',
   ];

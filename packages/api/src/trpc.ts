@@ -63,7 +63,11 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
 
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/** Narrows `ctx.userId` to the authenticated user; anything else is UNAUTHENTICATED (401). */
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) =>
-  next({ ctx: { userId: ctx.services.auth.authenticate(ctx.authorization) } }),
-);
+/**
+ * Narrows the context to an authenticated caller (`ctx.userId`, `ctx.sessionId`); anything else
+ * is UNAUTHENTICATED (401).
+ */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const { userId, sessionId } = await ctx.services.auth.authenticate(ctx.authorization);
+  return next({ ctx: { userId, sessionId } });
+});

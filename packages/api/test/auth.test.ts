@@ -63,7 +63,12 @@ describe('auth.login', () => {
 
   it('returns a bearer access token for the right password, whatever the email case', async () => {
     const token = await api.caller().auth.login({ email: 'Carol@Example.com', password });
-    expect(token).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+    expect(token).toEqual({
+      accessToken: expect.any(String),
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      refreshToken: expect.any(String),
+    });
     const me = await api.caller(`Bearer ${token.accessToken}`).auth.me();
     expect(me.email).toBe('carol@example.com');
   });

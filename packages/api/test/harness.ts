@@ -46,7 +46,7 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
   const services = createServices({
     db,
     clock: clock ?? { now: () => new Date() },
-    config: { bcryptCost: 4, accessTokens: testAccessTokens },
+    config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 30 * 86_400 },
   });
   const caller = (authorization?: string) =>
     createCaller(

@@ -31,6 +31,9 @@ describe('OpenAPI document', () => {
     expect(successStatuses).toEqual({
       'POST /auth/register': ['201'],
       'POST /auth/login': ['200'],
+      'POST /auth/refresh': ['200'],
+      'POST /auth/logout': ['204'],
+      'POST /auth/password': ['204'],
       'GET /auth/me': ['200'],
       'POST /tasks': ['201'],
       'GET /tasks': ['200'],
@@ -53,5 +56,8 @@ describe('OpenAPI document', () => {
     expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
     expect(getTask.security).toEqual([{ bearerAuth: [] }]);
     expect(operation('post', '/auth/login').security).toBeUndefined();
+    expect(operation('post', '/auth/login').responses['429']?.headers).toHaveProperty(
+      'Retry-After',
+    );
   });
 });

@@ -20,14 +20,26 @@ export const userOutput = z
   .object({ id: uuid, email: z.email(), createdAt: timestamp })
   .meta({ id: 'User' });
 
-export const accessTokenOutput = z
+export const tokenPairOutput = z
   .object({
-    accessToken: z.string(),
+    accessToken: z.string().meta({ description: 'JWT for `Authorization: Bearer`' }),
     tokenType: z.literal('Bearer'),
     expiresIn: z.number().int().meta({ description: 'Lifetime of the access token in seconds' }),
+    refreshToken: z
+      .string()
+      .meta({ description: 'Opaque, single-use: exchange it at `/auth/refresh` for a new pair' }),
   })
-  .meta({ id: 'AccessToken' });
+  .meta({ id: 'TokenPair' });
+
+export const refreshTokenInput = z.object({ refreshToken: z.string().min(1).max(200) });
+
+export const changePasswordInput = z.object({
+  currentPassword: z.string().min(1).max(128),
+  newPassword: password,
+});
 
 export type CredentialsInput = z.infer<typeof credentialsInput>;
 export type UserOutput = z.infer<typeof userOutput>;
-export type AccessTokenOutput = z.infer<typeof accessTokenOutput>;
+export type TokenPairOutput = z.infer<typeof tokenPairOutput>;
+export type RefreshTokenInput = z.infer<typeof refreshTokenInput>;
+export type ChangePasswordInput = z.infer<typeof changePasswordInput>;

@@ -9,11 +9,17 @@ export interface AccessTokenConfig {
   audience: string;
 }
 
+/** Who an access token speaks for: the user and the session it was issued in. */
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+}
+
 export interface AccessTokens {
   ttlSeconds: number;
-  issue(userId: string): string;
-  /** Returns the user id of a valid token, `null` for anything else (expired, tampered...). */
-  verify(token: string): string | null;
+  issue(subject: AccessTokenSubject): string;
+  /** The subject of a valid token; `null` for anything else (expired, tampered, other key...). */
+  verify(token: string): AccessTokenSubject | null;
 }
 
 const algorithm = 'HS256';
@@ -24,8 +30,8 @@ export function createAccessTokens(config: AccessTokenConfig, clock: Clock): Acc
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   return {
     ttlSeconds: config.ttlSeconds,
-    issue: (userId) =>
-      jwt.sign({ iat: nowSeconds() }, key, {
+    issue: ({ userId, sessionId }) =>
+      jwt.sign({ iat: nowSeconds(), sid: sessionId }, key, {
         algorithm,
         expiresIn: config.ttlSeconds,
         issuer: config.issuer,
@@ -41,7 +47,11 @@ export function createAccessTokens(config: AccessTokenConfig, clock: Clock): Acc
           audience: config.audience,
           clockTimestamp: nowSeconds(),
         });
-        return typeof payload === 'object' && typeof payload.sub === 'string' ? payload.sub : null;
+        if (typeof payload !== 'object') return null;
+        const { sub, sid } = payload as { sub?: unknown; sid?: unknown };
+        return typeof sub === 'string' && typeof sid === 'string'
+          ? { userId: sub, sessionId: sid }
+          : null;
       } catch {
         return null;
       }

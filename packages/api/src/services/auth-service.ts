@@ -1,21 +1,39 @@
 import { Prisma, type PrismaClient } from '@tasks/db';
+import type { Clock } from '../context.js';
 import { ApiError } from '../errors.js';
-import type { AccessTokenOutput, CredentialsInput, UserOutput } from '../schemas/auth.js';
-import type { AccessTokens } from '../security/access-tokens.js';
+import type {
+  ChangePasswordInput,
+  CredentialsInput,
+  TokenPairOutput,
+  UserOutput,
+} from '../schemas/auth.js';
+import type { AccessTokens, AccessTokenSubject } from '../security/access-tokens.js';
 import type { PasswordHasher } from '../security/passwords.js';
+import { generateRefreshToken, hashRefreshToken } from '../security/refresh-tokens.js';
 
 const userSelect = { id: true, email: true, createdAt: true } satisfies Prisma.UserSelect;
 
+export interface AuthServiceDependencies {
+  db: PrismaClient;
+  passwords: PasswordHasher;
+  accessTokens: AccessTokens;
+  clock: Clock;
+  refreshTokenTtlSeconds: number;
+}
+
+const invalidRefreshToken = () =>
+  new ApiError('UNAUTHENTICATED', 'The refresh token is invalid, expired or revoked');
+
 export class AuthService {
-  constructor(
-    private readonly db: PrismaClient,
-    private readonly passwords: PasswordHasher,
-    private readonly tokens: AccessTokens,
-  ) {}
+  private readonly db: PrismaClient;
+
+  constructor(private readonly deps: AuthServiceDependencies) {
+    this.db = deps.db;
+  }
 
   /** Creates an account; the email is already lower-cased by the input schema. */
   async register({ email, password }: CredentialsInput): Promise<UserOutput> {
-    const passwordHash = await this.passwords.hash(password);
+    const passwordHash = await this.deps.passwords.hash(password);
     try {
       return await this.db.user.create({ data: { email, passwordHash }, select: userSelect });
     } catch (error) {
@@ -29,23 +47,94 @@ export class AuthService {
   }
 
   /**
-   * Unknown email and wrong password give the same error and cost one bcrypt comparison each,
-   * so neither the answer nor its timing tells which emails have accounts.
+   * Opens a session. Unknown email and wrong password give the same error and cost one bcrypt
+   * comparison each, so neither the answer nor its timing tells which emails have accounts.
    */
-  async login({ email, password }: CredentialsInput): Promise<AccessTokenOutput> {
+  async login({ email, password }: CredentialsInput): Promise<TokenPairOutput> {
     const user = await this.db.user.findUnique({
       where: { email },
       select: { id: true, passwordHash: true },
     });
     const valid = user
-      ? await this.passwords.verify(password, user.passwordHash)
-      : await this.passwords.verifyAgainstDummy(password).then(() => false);
+      ? await this.deps.passwords.verify(password, user.passwordHash)
+      : await this.deps.passwords.verifyAgainstDummy(password).then(() => false);
     if (!user || !valid) throw new ApiError('INVALID_CREDENTIALS');
-    return {
-      accessToken: this.tokens.issue(user.id),
-      tokenType: 'Bearer',
-      expiresIn: this.tokens.ttlSeconds,
-    };
+
+    const { token, tokenHash } = generateRefreshToken();
+    const session = await this.db.session.create({
+      data: {
+        userId: user.id,
+        expiresAt: this.refreshExpiry(),
+        refreshTokens: { create: { tokenHash } },
+      },
+      select: { id: true },
+    });
+    return this.tokenPair({ userId: user.id, sessionId: session.id }, token);
+  }
+
+  /**
+   * Rotates a refresh token: the presented one is spent and a new pair is returned. A spent
+   * token presented again means it was copied: the whole session is revoked, so the thief's
+   * and the victim's newer tokens stop working alike.
+   */
+  async refresh(refreshToken: string): Promise<TokenPairOutput> {
+    const presented = await this.findRefreshToken(refreshToken);
+    const next = generateRefreshToken();
+    const now = this.deps.clock.now();
+    const rotated = await this.db.$transaction(async (tx) => {
+      // Conditional on `spentAt: null`, so of two concurrent refreshes only one can win.
+      const { count } = await tx.refreshToken.updateMany({
+        where: { id: presented.id, spentAt: null },
+        data: { spentAt: now },
+      });
+      if (count === 0) return false;
+      await tx.refreshToken.create({
+        data: { sessionId: presented.sessionId, tokenHash: next.tokenHash },
+      });
+      await tx.session.update({
+        where: { id: presented.sessionId },
+        data: { expiresAt: this.refreshExpiry() },
+      });
+      return true;
+    });
+    if (!rotated) await this.revokeStolenSession(presented.sessionId);
+    return this.tokenPair(
+      { userId: presented.session.userId, sessionId: presented.sessionId },
+      next.token,
+    );
+  }
+
+  /** Ends the session of this refresh token (and with it every token issued in it). */
+  async logout(refreshToken: string): Promise<void> {
+    const presented = await this.findRefreshToken(refreshToken);
+    await this.revokeSession(presented.sessionId);
+  }
+
+  /** Changes the password after checking the current one; every other session is revoked. */
+  async changePassword(
+    { userId, sessionId }: AccessTokenSubject,
+    { currentPassword, newPassword }: ChangePasswordInput,
+  ): Promise<void> {
+    const user = await this.db.user.findUnique({
+      where: { id: userId },
+      select: { passwordHash: true },
+    });
+    if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+    if (!(await this.deps.passwords.verify(currentPassword, user.passwordHash))) {
+      throw new ApiError('VALIDATION_FAILED', 'The current password is wrong', {
+        errors: [
+          { path: 'currentPassword', code: 'incorrect', message: 'Current password is wrong' },
+        ],
+      });
+    }
+    const passwordHash = await this.deps.passwords.hash(newPassword);
+    await this.db.$transaction([
+      this.db.user.update({ where: { id: userId }, data: { passwordHash } }),
+      this.db.session.updateMany({
+        where: { userId, id: { not: sessionId }, revokedAt: null },
+        data: { revokedAt: this.deps.clock.now() },
+      }),
+    ]);
   }
 
   async me(userId: string): Promise<UserOutput> {
@@ -54,16 +143,73 @@ export class AuthService {
     return user;
   }
 
-  /** Resolves a bearer token to its user id, or throws UNAUTHENTICATED. */
-  authenticate(authorization: string | undefined): string {
-    const match = authorization && /^Bearer ([^\s]+)$/i.exec(authorization);
-    const userId = match ? this.tokens.verify(match[1] ?? '') : null;
-    if (!userId) {
+  /**
+   * Resolves `Authorization: Bearer <jwt>` to its subject, or throws UNAUTHENTICATED. Besides the
+   * signature, issuer, audience and expiry, the session must still be open: logout, password
+   * change, theft detection and account deletion end access tokens at once, not at expiry.
+   */
+  async authenticate(authorization: string | undefined): Promise<AccessTokenSubject> {
+    const match = authorization ? /^Bearer ([^\s]+)$/i.exec(authorization) : null;
+    const subject = match?.[1] ? this.deps.accessTokens.verify(match[1]) : null;
+    const session =
+      subject &&
+      (await this.db.session.findFirst({
+        where: {
+          id: subject.sessionId,
+          userId: subject.userId,
+          revokedAt: null,
+          expiresAt: { gt: this.deps.clock.now() },
+        },
+        select: { id: true },
+      }));
+    if (!subject || !session) {
       throw new ApiError(
         'UNAUTHENTICATED',
         authorization ? 'The access token is invalid or expired' : 'A bearer token is required',
       );
     }
-    return userId;
+    return subject;
+  }
+
+  private async findRefreshToken(refreshToken: string) {
+    const found = await this.db.refreshToken.findUnique({
+      where: { tokenHash: hashRefreshToken(refreshToken) },
+      select: {
+        id: true,
+        sessionId: true,
+        spentAt: true,
+        session: { select: { userId: true, expiresAt: true, revokedAt: true } },
+      },
+    });
+    if (!found || found.session.revokedAt || found.session.expiresAt <= this.deps.clock.now()) {
+      throw invalidRefreshToken();
+    }
+    if (found.spentAt) await this.revokeStolenSession(found.sessionId);
+    return found;
+  }
+
+  private async revokeStolenSession(sessionId: string): Promise<never> {
+    await this.revokeSession(sessionId);
+    throw invalidRefreshToken();
+  }
+
+  private async revokeSession(sessionId: string): Promise<void> {
+    await this.db.session.updateMany({
+      where: { id: sessionId, revokedAt: null },
+      data: { revokedAt: this.deps.clock.now() },
+    });
+  }
+
+  private refreshExpiry(): Date {
+    return new Date(this.deps.clock.now().getTime() + this.deps.refreshTokenTtlSeconds * 1000);
+  }
+
+  private tokenPair(subject: AccessTokenSubject, refreshToken: string): TokenPairOutput {
+    return {
+      accessToken: this.deps.accessTokens.issue(subject),
+      tokenType: 'Bearer',
+      expiresIn: this.deps.accessTokens.ttlSeconds,
+      refreshToken,
+    };
   }
 }

@@ -7,6 +7,7 @@ import { TaskService } from './task-service.js';
 
 export interface ServicesConfig {
   accessTokens: AccessTokenConfig;
+  refreshTokenTtlSeconds: number;
   bcryptCost: number;
 }
 
@@ -24,11 +25,13 @@ export interface Services {
 /** Built once per process (or per test) from explicit dependencies; nothing is global. */
 export function createServices({ db, clock, config }: ServiceDependencies): Services {
   return {
-    auth: new AuthService(
+    auth: new AuthService({
       db,
-      createPasswordHasher(config.bcryptCost),
-      createAccessTokens(config.accessTokens, clock),
-    ),
+      clock,
+      passwords: createPasswordHasher(config.bcryptCost),
+      accessTokens: createAccessTokens(config.accessTokens, clock),
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    }),
     tasks: new TaskService(db),
   };
 }

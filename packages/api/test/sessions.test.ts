@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthService } from '../src/services/auth-service.js';
+import { createAccessTokens } from '../src/security/access-tokens.js';
+import { createPasswordHasher, type PasswordHasher } from '../src/security/passwords.js';
+import { hashRefreshToken } from '../src/security/refresh-tokens.js';
+import {
+  createApiHarness,
+  createManualClock,
+  testAccessTokens,
+  type ApiHarness,
+} from './harness.js';
+
+const password = 'correct horse battery';
+const manualClock = createManualClock();
+let api: ApiHarness;
+
+beforeAll(async () => {
+  api = await createApiHarness(manualClock.clock);
+});
+afterAll(() => api.close());
+
+async function signIn(email: string) {
+  await api.caller().auth.register({ email, password });
+  return api.caller().auth.login({ email, password });
+}
+const unauthenticated = { apiCode: 'UNAUTHENTICATED', status: 401 };
+
+describe('login', () => {
+  it('issues an access token with iss, aud, sub, sid, exp, iat and jti, and stores only a hash of the refresh token', async () => {
+    const pair = await signIn('claims@example.com');
+    const [, payload = ''] = pair.accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(claims).toEqual({
+      iss: 'tasks-api',
+      aud: 'tasks-api',
+      sub: expect.any(String),
+      sid: expect.any(String),
+      iat: expect.any(Number),
+      exp: (claims.iat as number) + 900,
+      jti: expect.any(String),
+    });
+    const stored = await api.db.refreshToken.findMany({
+      where: { session: { userId: claims.sub as string } },
+    });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.tokenHash).toBe(hashRefreshToken(pair.refreshToken));
+    expect(JSON.stringify(stored)).not.toContain(pair.refreshToken);
+  });
+});
+
+describe('refresh', () => {
+  it('rotates: a new pair, and the old refresh token is spent', async () => {
+    const first = await signIn('rotate@example.com');
+    const second = await api.caller().auth.refresh({ refreshToken: first.refreshToken });
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.accessToken).not.toBe(first.accessToken);
+    await expect(api.caller(`Bearer ${second.accessToken}`).auth.me()).resolves.toMatchObject({
+      email: 'rotate@example.com',
+    });
+    const third = await api.caller().auth.refresh({ refreshToken: second.refreshToken });
+    expect(third.refreshToken).toEqual(expect.any(String));
+  });
+
+  it('treats a spent refresh token as theft and revokes the whole session', async () => {
+    const stolen = await signIn('theft@example.com');
+    const legit = await api.caller().auth.refresh({ refreshToken: stolen.refreshToken });
+    await expect(
+      api.caller().auth.refresh({ refreshToken: stolen.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    // The newer token and the session's access tokens stop working too.
+    await expect(
+      api.caller().auth.refresh({ refreshToken: legit.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    await expect(api.caller(`Bearer ${legit.accessToken}`).auth.me()).rejects.toMatchObject(
+      unauthenticated,
+    );
+  });
+
+  it('lets only one of two concurrent refreshes with the same token win, and revokes the session', async () => {
+    const pair = await signIn('race@example.com');
+    const results = await Promise.allSettled([
+      api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
+      api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
+    ]);
+    expect(results.filter((result) => result.status === 'rejected')).not.toHaveLength(0);
+    const winner = results.find((result) => result.status === 'fulfilled');
+    if (winner?.status === 'fulfilled') {
+      await expect(
+        api.caller().auth.refresh({ refreshToken: winner.value.refreshToken }),
+      ).rejects.toMatchObject(unauthenticated);
+    }
+  });
+
+  it('rejects unknown tokens, access tokens, and tokens of an expired session', async () => {
+    const pair = await signIn('expiry@example.com');
+    await expect(api.caller().auth.refresh({ refreshToken: 'not-a-token' })).rejects.toMatchObject(
+      unauthenticated,
+    );
+    await expect(
+      api.caller().auth.refresh({ refreshToken: pair.accessToken.slice(0, 200) }),
+    ).rejects.toMatchObject(unauthenticated);
+    manualClock.advanceSeconds(30 * 86_400 + 1);
+    await expect(
+      api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+  });
+});
+
+describe('logout', () => {
+  it('revokes the session: its refresh token and its access token stop working at once', async () => {
+    const pair = await signIn('logout@example.com');
+    const other = await api.caller().auth.login({ email: 'logout@example.com', password });
+    await expect(
+      api.caller().auth.logout({ refreshToken: pair.refreshToken }),
+    ).resolves.toBeUndefined();
+    await expect(api.caller(`Bearer ${pair.accessToken}`).auth.me()).rejects.toMatchObject(
+      unauthenticated,
+    );
+    await expect(
+      api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    await expect(
+      api.caller().auth.logout({ refreshToken: pair.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    // Another device's session is untouched.
+    await expect(api.caller(`Bearer ${other.accessToken}`).auth.me()).resolves.toBeTruthy();
+  });
+});
+
+describe('changePassword', () => {
+  it('needs the current password, keeps this session and revokes every other one', async () => {
+    const here = await signIn('change@example.com');
+    const elsewhere = await api.caller().auth.login({ email: 'change@example.com', password });
+    const caller = api.caller(`Bearer ${here.accessToken}`);
+
+    await expect(
+      caller.auth.changePassword({
+        currentPassword: 'wrong password',
+        newPassword: 'a new passphrase',
+      }),
+    ).rejects.toMatchObject({
+      apiCode: 'VALIDATION_FAILED',
+      fieldErrors: [expect.objectContaining({ path: 'currentPassword' })],
+    });
+
+    await caller.auth.changePassword({
+      currentPassword: password,
+      newPassword: 'a new passphrase',
+    });
+    await expect(caller.auth.me()).resolves.toBeTruthy();
+    await expect(api.caller(`Bearer ${elsewhere.accessToken}`).auth.me()).rejects.toMatchObject(
+      unauthenticated,
+    );
+    await expect(
+      api.caller().auth.refresh({ refreshToken: elsewhere.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    await expect(
+      api.caller().auth.login({ email: 'change@example.com', password }),
+    ).rejects.toMatchObject({
+      apiCode: 'INVALID_CREDENTIALS',
+    });
+    await expect(
+      api.caller().auth.login({ email: 'change@example.com', password: 'a new passphrase' }),
+    ).resolves.toBeTruthy();
+  });
+});
+
+describe('login timing', () => {
+  /** Counts bcrypt comparisons through the real hasher. */
+  function countingHasher(): PasswordHasher & { comparisons: number } {
+    const real = createPasswordHasher(4);
+    const counter = {
+      comparisons: 0,
+      hash: (plain: string) => real.hash(plain),
+      verify: (plain: string, hash: string) => {
+        counter.comparisons++;
+        return real.verify(plain, hash);
+      },
+      verifyAgainstDummy: (plain: string) => {
+        counter.comparisons++;
+        return real.verifyAgainstDummy(plain);
+      },
+    };
+    return counter;
+  }
+
+  it('spends exactly one bcrypt comparison on an unknown email, as on a wrong password', async () => {
+    const passwords = countingHasher();
+    const auth = new AuthService({
+      db: api.db,
+      passwords,
+      clock: manualClock.clock,
+      accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
+      refreshTokenTtlSeconds: 60,
+    });
+    await auth.register({ email: 'timing@example.com', password });
+    for (const attempt of [
+      { email: 'nobody-here@example.com', password },
+      { email: 'timing@example.com', password: 'wrong password' },
+    ]) {
+      passwords.comparisons = 0;
+      await expect(auth.login(attempt)).rejects.toMatchObject({ apiCode: 'INVALID_CREDENTIALS' });
+      expect(passwords.comparisons).toBe(1);
+    }
+  });
+});
