@@ -35,6 +35,7 @@ export default tseslint.config(
       'apps/server/src/server.ts',
       'packages/db/src/cli/**',
       'packages/db/src/testing/**',
+      'bench/**',
       '**/*.config.ts',
       '**/test/**',
       '**/*.test.ts',

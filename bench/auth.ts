@@ -1,0 +1,157 @@
+/**
+ * `pnpm bench:auth`: measures what the auth tests can only assert as behaviour.
+ *  1. Login timing: unknown email vs wrong password (both should cost one bcrypt comparison).
+ *  2. Event-loop freedom: `/health` latency while logins hash passwords on libuv's pool.
+ * Starts the real server in a child process (DATABASE_URL, or its embedded database) with the
+ * production bcrypt cost, and prints a markdown table (also written to bench/results/auth.md). Numbers, not assertions: the machine is
+ * shared and noisy.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = path.join(repoRoot, 'bench', 'results');
+const bcryptCost = process.env.BCRYPT_COST ?? '12';
+const password = 'correct horse battery';
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+async function startServer() {
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tasks-bench-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BCRYPT_COST: bcryptCost,
+      EMBEDDED_DB_DIR: path.join(dataDir, 'pglite'),
+      EMBEDDED_DB_PORT: String(await freePort()),
+      // The benchmark logs in hundreds of times from one address on purpose.
+      RATE_LIMIT_MAX: '1000000',
+      AUTH_RATE_LIMIT_MAX_PER_IP: '1000000',
+      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '1000000',
+    },
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 240; attempt++) {
+    if (
+      (await fetch(`${baseUrl}/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return {
+    baseUrl,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+async function main() {
+  const server = await startServer();
+  const post = (route: string, body: unknown) =>
+    fetch(`${server.baseUrl}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((response) => response.arrayBuffer());
+  try {
+    const email = `bench-${Date.now()}@example.com`;
+    await post('/auth/register', { email, password });
+
+    // 1. Interleaved, so drift on the shared machine hits both sides alike.
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    for (let round = 0; round < 45; round++) {
+      const a = await timed(() =>
+        post('/auth/login', { email: `nobody-${round}@example.com`, password }),
+      );
+      const b = await timed(() => post('/auth/login', { email, password: 'wrong password!' }));
+      if (round >= 5) {
+        unknown.push(a);
+        wrong.push(b);
+      }
+    }
+
+    // 2. /health probed every 10 ms for 5 s: alone, then while 8 clients log in continuously.
+    const health = async () => {
+      const samples: number[] = [];
+      const until = performance.now() + 5_000;
+      while (performance.now() < until) {
+        samples.push(
+          await timed(() => fetch(`${server.baseUrl}/health`).then((r) => r.arrayBuffer())),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return samples;
+    };
+    const idle = await health();
+    let loading = true;
+    let logins = 0;
+    const loaders = Array.from({ length: 8 }, async () => {
+      while (loading) {
+        await post('/auth/login', { email, password });
+        logins++;
+      }
+    });
+    const loaded = await health();
+    loading = false;
+    await Promise.all(loaders);
+
+    const difference = percentile(unknown, 50) - percentile(wrong, 50);
+    const row = (label: string, samples: number[]) =>
+      `| ${label} (${samples.length}) | ${[50, 90, 99].map((p) => ms(percentile(samples, p))).join(' | ')} |`;
+    const lines = [
+      `## Auth benchmark (bcrypt cost ${bcryptCost}, ${new Date().toISOString()})\n`,
+      '| measurement (samples) | p50 | p90 | p99 |',
+      '|---|---|---|---|',
+      row('login, unknown email', unknown),
+      row('login, wrong password', wrong),
+      row('GET /health, idle', idle),
+      row(`GET /health, during ${logins} logins by 8 clients`, loaded),
+      `\nMedian login time, unknown email minus wrong password: ${ms(difference)} (${((difference / percentile(wrong, 50)) * 100).toFixed(1)} %).`,
+    ];
+    const report = lines.join('\n');
+    console.log(report);
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(path.join(resultsDir, 'auth.md'), `${report}\n`);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();
