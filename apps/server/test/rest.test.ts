@@ -91,6 +91,7 @@ describe('tasks over REST', () => {
       title: 'Ship it',
       description: null,
       status: 'open',
+      version: 1,
       createdAt: expect.stringMatching(isoTimestamp),
       updatedAt: expect.stringMatching(isoTimestamp),
     });

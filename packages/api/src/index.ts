@@ -20,9 +20,10 @@ export {
   errorCatalogue,
   errorCodes,
   toApiError,
+  validationError,
   type ErrorCode,
   type FieldError,
 } from './errors.js';
-export { listRestOperations, type RestOperation } from './rest.js';
+export { listRestOperations, type HeaderInput, type RestOperation } from './rest.js';
 export { createOpenApiDocument } from './openapi.js';
 export type { ApiMeta } from './trpc.js';

@@ -1,7 +1,7 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { errorCatalogue, errorCodes, type ErrorCode } from './errors.js';
-import { listRestOperations, type RestOperation } from './rest.js';
+import { listRestOperations, type HeaderInput, type RestOperation } from './rest.js';
 import { appRouter } from './root.js';
 
 /** RFC 9457 problem details, the body of every REST error. */
@@ -34,17 +34,69 @@ const retryAfterHeader = {
 
 type Responses = Record<string, Record<string, unknown>>;
 
+const headerDocs = {
+  Location: { description: 'URL of the created resource', schema: { type: 'string' } },
+  ETag: {
+    description: 'Version of the task; send it back in `If-Match` to update or delete safely',
+    schema: { type: 'string', examples: ['"3"'] },
+  },
+};
+
+const headerInputDocs: Record<HeaderInput['header'], { description: string; schema: object }> = {
+  'If-Match': {
+    description:
+      'The `ETag` you last saw (or `*`): the change is refused with 412 if the task has changed since',
+    schema: { type: 'string', examples: ['"3"'] },
+  },
+  'Idempotency-Key': {
+    description:
+      'Any unique string (e.g. a UUID): a retry with the same key and body within 24 h replays the first response instead of creating another task',
+    schema: { type: 'string', minLength: 1, maxLength: 255 },
+  },
+};
+
 function successResponse(operation: RestOperation, generated: Record<string, unknown> | undefined) {
   if (operation.successStatus === 204) return { description: operation.successDescription };
-  const headers = operation.location
-    ? {
-        Location: {
-          description: 'URL of the created resource',
-          schema: { type: 'string', examples: [operation.location] },
-        },
-      }
-    : undefined;
-  return { ...generated, description: operation.successDescription, ...(headers && { headers }) };
+  const headers = {
+    ...(operation.location && { Location: headerDocs.Location }),
+    ...(operation.etag && { ETag: headerDocs.ETag }),
+  };
+  return {
+    ...generated,
+    description: operation.successDescription,
+    ...(Object.keys(headers).length > 0 && { headers }),
+  };
+}
+
+interface DescribedOperation {
+  parameters?: { name: string; in: string }[];
+  requestBody?: {
+    content: Record<
+      string,
+      { schema: { properties?: Record<string, unknown>; required?: string[] } }
+    >;
+  };
+  responses: Responses;
+}
+
+/** Fields that REST carries in headers leave the body/query schema and become header parameters. */
+function moveInputsToHeaders(described: DescribedOperation, headerInputs: HeaderInput[]): void {
+  const fields = new Set<string>(headerInputs.map(({ field }) => field));
+  described.parameters = (described.parameters ?? []).filter(
+    (parameter) => !(parameter.in === 'query' && fields.has(parameter.name)),
+  );
+  for (const { schema } of Object.values(described.requestBody?.content ?? {})) {
+    for (const field of fields) delete schema.properties?.[field];
+    if (schema.required) schema.required = schema.required.filter((name) => !fields.has(name));
+  }
+  described.parameters.push(
+    ...headerInputs.map(({ header }) => ({
+      name: header,
+      in: 'header',
+      required: false,
+      ...headerInputDocs[header],
+    })),
+  );
 }
 
 function errorResponses(codes: ErrorCode[]): Responses {
@@ -84,9 +136,10 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
   });
   for (const operation of listRestOperations()) {
     const pathItem = document.paths?.[operation.path] as
-      Record<string, { responses: Responses }> | undefined;
+      Record<string, DescribedOperation> | undefined;
     const described = pathItem?.[operation.method.toLowerCase()];
     if (!described) throw new Error(`OpenAPI document lacks ${operation.method} ${operation.path}`);
+    moveInputsToHeaders(described, operation.headerInputs);
     described.responses = {
       [String(operation.successStatus)]: successResponse(operation, described.responses['200']),
       ...errorResponses(operation.errors),

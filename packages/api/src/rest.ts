@@ -19,6 +19,10 @@ export interface RestOperation {
   successStatus: 200 | 201 | 204;
   successDescription: string;
   location: `/${string}` | undefined;
+  /** Answers with `ETag: "<version>"` of the output. */
+  etag: boolean;
+  /** Input fields that REST clients send as headers instead (If-Match, Idempotency-Key). */
+  headerInputs: HeaderInput[];
   requiresAuth: boolean;
   /** Where the input comes from besides path parameters. */
   inputSource: 'body' | 'query' | 'none';
@@ -29,6 +33,24 @@ export interface RestOperation {
 }
 
 const methodsWithBody = new Set<OpenApiMethod>(['POST', 'PUT', 'PATCH']);
+
+/** An input field that REST carries in a request header. */
+export interface HeaderInput {
+  header: 'If-Match' | 'Idempotency-Key';
+  field: 'expectedVersion' | 'idempotencyKey';
+  error: ErrorCode;
+}
+
+const ifMatch: HeaderInput = {
+  header: 'If-Match',
+  field: 'expectedVersion',
+  error: 'PRECONDITION_FAILED',
+};
+const idempotencyKey: HeaderInput = {
+  header: 'Idempotency-Key',
+  field: 'idempotencyKey',
+  error: 'IDEMPOTENCY_KEY_REUSED',
+};
 
 type QueryKind = 'array' | 'number' | 'scalar';
 
@@ -102,6 +124,10 @@ export function listRestOperations(router: OpenApiRouter = appRouter): RestOpera
     const { method, path: route, protect = true } = meta.openapi;
     const { inputParser, hasInputsDefined } = getInputOutputParsers(procedure);
     const hasInput = hasInputsDefined && unwrap(inputParser)._zod.def.type !== 'void';
+    const headerInputs = [
+      ...(meta.conditional ? [ifMatch] : []),
+      ...(meta.idempotent ? [idempotencyKey] : []),
+    ];
     operations.push({
       method,
       path: route,
@@ -109,9 +135,15 @@ export function listRestOperations(router: OpenApiRouter = appRouter): RestOpera
       successStatus: meta.success?.status ?? 200,
       successDescription: meta.success?.description ?? 'Successful response',
       location: meta.success?.location,
+      etag: meta.success?.etag ?? false,
+      headerInputs,
       requiresAuth: protect,
       inputSource: !hasInput ? 'none' : methodsWithBody.has(method) ? 'body' : 'query',
-      errors: [...(meta.errors ?? []), ...standardErrors(method, protect, hasInput)],
+      errors: [
+        ...(meta.errors ?? []),
+        ...headerInputs.map(({ error }) => error),
+        ...standardErrors(method, protect, hasInput),
+      ],
       parseQuery: createQueryParser(hasInput ? inputParser : undefined),
     });
   });

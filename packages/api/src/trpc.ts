@@ -15,7 +15,13 @@ export type ApiMeta = OpenApiMeta<{
     description?: string;
     /** `Location` header template filled from the output, e.g. `/tasks/{id}`. */
     location?: `/${string}`;
+    /** The output has a `version`: answer with `ETag: "<version>"`. */
+    etag?: boolean;
   };
+  /** REST `If-Match: "<version>"` becomes the `expectedVersion` input (412 when stale). */
+  conditional?: boolean;
+  /** REST `Idempotency-Key` becomes the `idempotencyKey` input (the first response replays). */
+  idempotent?: boolean;
   errors?: ErrorCode[];
 }>;
 

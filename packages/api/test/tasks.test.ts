@@ -20,6 +20,7 @@ describe('tasks CRUD', () => {
       title: 'Buy milk',
       description: null,
       status: 'open',
+      version: 1,
       createdAt: expect.any(Date),
       updatedAt: expect.any(Date),
     });

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 
@@ -37,7 +38,8 @@ export async function startEmbeddedPostgres({
   loadDataDir,
   maxConnections = 20,
 }: StartEmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  const pglite = await PGlite.create({ dataDir, loadDataDir });
+  // pg_trgm backs the index of the tasks text search, as on a real server.
+  const pglite = await PGlite.create({ dataDir, loadDataDir, extensions: { pg_trgm } });
   const server = new PGLiteSocketServer({ db: pglite, port, host, maxConnections });
   try {
     await server.start();

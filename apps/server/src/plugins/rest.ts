@@ -2,6 +2,8 @@ import {
   createCaller,
   createContext,
   ApiError,
+  validationError,
+  type HeaderInput,
   type RestOperation,
   type Services,
 } from '@tasks/api';
@@ -33,19 +35,58 @@ function fillTemplate(template: string, values: unknown): string {
   );
 }
 
+/** `If-Match: "3"` -> 3; `*` (any version) or no header -> no condition. */
+function parseIfMatch(value: string): number | undefined {
+  if (value.trim() === '*') return undefined;
+  const match = /^\s*"(\d{1,9})"\s*$/.exec(value);
+  if (!match) {
+    throw validationError([
+      {
+        path: 'If-Match',
+        code: 'invalid_etag',
+        message: 'Send one ETag of this API, like "3", or *',
+      },
+    ]);
+  }
+  return Number(match[1]);
+}
+
+function headerValue(request: FastifyRequest, header: HeaderInput['header']): string | undefined {
+  const value = request.headers[header.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Input fields REST carries in headers; the same fields in the body or query are ignored. */
+function inputsFromHeaders(operation: RestOperation, request: FastifyRequest) {
+  const inputs: Record<string, unknown> = {};
+  for (const { header, field } of operation.headerInputs) {
+    const value = headerValue(request, header);
+    if (value !== undefined) inputs[field] = header === 'If-Match' ? parseIfMatch(value) : value;
+  }
+  return inputs;
+}
+
+function withoutHeaderFields(operation: RestOperation, values: Record<string, unknown>) {
+  const headerFields = new Set<string>(operation.headerInputs.map(({ field }) => field));
+  return Object.fromEntries(Object.entries(values).filter(([key]) => !headerFields.has(key)));
+}
+
 function buildInput(operation: RestOperation, request: FastifyRequest): unknown {
   const params = request.params as Record<string, string>;
   if (operation.inputSource === 'none') return undefined;
+  const fromHeaders = inputsFromHeaders(operation, request);
   if (operation.inputSource === 'query') {
-    return {
-      ...operation.parseQuery(request.query as Record<string, string | string[]>),
-      ...params,
-    };
+    const query = operation.parseQuery(request.query as Record<string, string | string[]>);
+    return { ...withoutHeaderFields(operation, query), ...fromHeaders, ...params };
   }
   const body = request.body;
   // Path parameters win over body fields of the same name; a non-object body fails validation.
   return body !== null && typeof body === 'object' && !Array.isArray(body)
-    ? { ...body, ...params }
+    ? {
+        ...withoutHeaderFields(operation, body as Record<string, unknown>),
+        ...fromHeaders,
+        ...params,
+      }
     : body;
 }
 
@@ -71,6 +112,7 @@ export async function restRoutes(
         )(buildInput(operation, request));
         reply.code(operation.successStatus);
         if (operation.location) reply.header('location', fillTemplate(operation.location, output));
+        if (operation.etag) reply.header('etag', `"${(output as { version: number }).version}"`);
         return operation.successStatus === 204 ? reply.send() : output;
       },
     });

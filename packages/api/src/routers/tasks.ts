@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   createTaskInput,
+  deleteTaskInput,
   listTasksInput,
   taskIdInput,
   taskOutput,
@@ -15,7 +16,13 @@ export const tasksRouter = router({
   create: protectedProcedure
     .meta({
       openapi: { method: 'POST', path: '/tasks', tags, summary: 'Create a task' },
-      success: { status: 201, description: 'The created task', location: '/tasks/{id}' },
+      success: {
+        status: 201,
+        description: 'The created task',
+        location: '/tasks/{id}',
+        etag: true,
+      },
+      idempotent: true,
     })
     .input(createTaskInput)
     .output(taskOutput)
@@ -39,7 +46,7 @@ export const tasksRouter = router({
   get: protectedProcedure
     .meta({
       openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'Read a task' },
-      success: { status: 200, description: 'The task' },
+      success: { status: 200, description: 'The task', etag: true },
       errors: ['TASK_NOT_FOUND'],
     })
     .input(taskIdInput)
@@ -55,7 +62,8 @@ export const tasksRouter = router({
         summary: 'Change a task',
         description: 'Send any of title, description, status; `description: null` clears it.',
       },
-      success: { status: 200, description: 'The updated task' },
+      success: { status: 200, description: 'The updated task', etag: true },
+      conditional: true,
       errors: ['TASK_NOT_FOUND'],
     })
     .input(updateTaskInput)
@@ -66,9 +74,10 @@ export const tasksRouter = router({
     .meta({
       openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' },
       success: { status: 204, description: 'The task was deleted' },
+      conditional: true,
       errors: ['TASK_NOT_FOUND'],
     })
-    .input(taskIdInput)
+    .input(deleteTaskInput)
     .output(z.void())
-    .mutation(({ ctx, input }) => ctx.services.tasks.delete(ctx.userId, input.id)),
+    .mutation(({ ctx, input }) => ctx.services.tasks.delete(ctx.userId, input)),
 });

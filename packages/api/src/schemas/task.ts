@@ -20,6 +20,7 @@ export const taskOutput = z
     title: z.string(),
     description: z.string().nullable(),
     status: taskStatus,
+    version: z.number().int().meta({ description: 'Bumped on every change; the ETag quotes it' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -27,10 +28,27 @@ export const taskOutput = z
 
 export const taskIdInput = z.object({ id: uuid });
 
+/** REST clients send it as `If-Match: "<version>"`; tRPC clients pass it directly. */
+const expectedVersion = z
+  .number()
+  .int()
+  .min(1)
+  .optional()
+  .meta({ description: 'Fail with 412 unless the task still has this version' });
+
+export const deleteTaskInput = taskIdInput.extend({ expectedVersion });
+
 export const createTaskInput = z.object({
   title,
   description: description.optional(),
   status: taskStatus.optional(),
+  /** REST clients send it as the `Idempotency-Key` header. */
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Retrying with the same key replays the first response (24 h)' }),
 });
 
 export const updateTaskInput = z
@@ -39,6 +57,7 @@ export const updateTaskInput = z
     title: title.optional(),
     description: description.optional(),
     status: taskStatus.optional(),
+    expectedVersion,
   })
   .refine(
     (input) =>
@@ -46,13 +65,27 @@ export const updateTaskInput = z
     { message: 'Provide at least one of title, description, status', path: ['title'] },
   );
 
+export const taskSortFields = ['createdAt', 'updatedAt', 'title'] as const;
+
 export const listTasksInput = z.object({
-  limit: z.number().int().min(1).max(200).default(50),
-  cursor: z
+  limit: z.number().int().min(1).max(200).default(50).meta({ description: 'Page size' }),
+  cursor: z.string().max(1000).optional().meta({
+    description: 'Opaque `nextCursor` of the previous page; valid with the same `sort` and `order`',
+  }),
+  status: z
+    .array(taskStatus)
+    .max(3)
+    .optional()
+    .meta({ description: 'Only these statuses (repeat the parameter for several)' }),
+  q: z
     .string()
+    .trim()
+    .min(1)
     .max(200)
     .optional()
-    .meta({ description: "Opaque cursor from the previous page's `nextCursor`" }),
+    .meta({ description: 'Case-insensitive text to find in the title or description' }),
+  sort: z.enum(taskSortFields).default('createdAt'),
+  order: z.enum(['asc', 'desc']).default('desc'),
 });
 
 export const taskPageOutput = z
@@ -63,4 +96,5 @@ export type TaskOutput = z.infer<typeof taskOutput>;
 export type CreateTaskInput = z.infer<typeof createTaskInput>;
 export type UpdateTaskInput = z.infer<typeof updateTaskInput>;
 export type ListTasksInput = z.infer<typeof listTasksInput>;
+export type DeleteTaskInput = z.infer<typeof deleteTaskInput>;
 export type TaskPage = z.infer<typeof taskPageOutput>;

@@ -32,7 +32,7 @@ export function createServices({ db, clock, config }: ServiceDependencies): Serv
       accessTokens: createAccessTokens(config.accessTokens, clock),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     }),
-    tasks: new TaskService(db),
+    tasks: new TaskService(db, clock),
   };
 }
 

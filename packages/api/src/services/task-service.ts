@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import { Prisma, type PrismaClient } from '@tasks/db';
 import { z } from 'zod';
+import type { Clock } from '../context.js';
 import { ApiError, validationError } from '../errors.js';
-import type {
-  CreateTaskInput,
-  ListTasksInput,
-  TaskOutput,
-  TaskPage,
-  UpdateTaskInput,
+import {
+  taskSortFields,
+  type CreateTaskInput,
+  type DeleteTaskInput,
+  type ListTasksInput,
+  type TaskOutput,
+  type TaskPage,
+  type UpdateTaskInput,
 } from '../schemas/task.js';
 
 const taskSelect = {
@@ -14,43 +18,159 @@ const taskSelect = {
   title: true,
   description: true,
   status: true,
+  version: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.TaskSelect;
 
-/** Position after the last row of a page: newest-first order is (createdAt desc, id desc). */
-const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
-type CursorPosition = { createdAt: Date; id: string };
+/** How long an Idempotency-Key keeps its first response. */
+const idempotencyWindowMs = 24 * 60 * 60 * 1000;
 
-function encodeCursor({ createdAt, id }: CursorPosition): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+type SortField = ListTasksInput['sort'];
+type SortOrder = ListTasksInput['order'];
+
+/**
+ * Where the previous page ended, in the page's own sort: the sort key of its last row and the id
+ * that breaks ties. Bound to its sort and order, since a position means nothing in another one.
+ */
+const cursorSchema = z.object({
+  sort: z.enum(taskSortFields),
+  order: z.enum(['asc', 'desc']),
+  key: z.string(),
+  id: z.uuid(),
+});
+type Cursor = z.infer<typeof cursorSchema>;
+
+function encodeCursor(sort: SortField, order: SortOrder, last: TaskOutput): string {
+  const value = last[sort];
+  const key = value instanceof Date ? value.toISOString() : value;
+  const cursor: Cursor = { sort, order, key, id: last.id };
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): CursorPosition {
+const invalidCursor = (message: string) =>
+  validationError([{ path: 'cursor', code: 'invalid_cursor', message }]);
+
+function decodeCursor(raw: string, sort: SortField, order: SortOrder): Cursor {
+  let cursor: Cursor;
   try {
-    const [createdAt, id] = cursorSchema.parse(
-      JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')),
-    );
-    return { createdAt: new Date(createdAt), id };
+    cursor = cursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
   } catch {
-    throw validationError([
-      { path: 'cursor', code: 'invalid_cursor', message: 'Not a cursor returned by this API' },
-    ]);
+    throw invalidCursor('Not a cursor returned by this API');
   }
+  if (cursor.sort !== sort || cursor.order !== order) {
+    throw invalidCursor(`This cursor belongs to sort=${cursor.sort}&order=${cursor.order}`);
+  }
+  if (sort !== 'title' && Number.isNaN(Date.parse(cursor.key))) {
+    throw invalidCursor('Not a cursor returned by this API');
+  }
+  return cursor;
+}
+
+/**
+ * Rows strictly after the cursor in (sort key, id) order. The redundant `key <= value` bound
+ * (for descending order) lets PostgreSQL start the index scan at the cursor instead of filtering
+ * every earlier row, so page 10 000 costs what page 1 costs.
+ */
+function afterCursor({ sort, order, key, id }: Cursor): Prisma.TaskWhereInput {
+  const value = sort === 'title' ? key : new Date(key);
+  const [inclusive, exclusive] =
+    order === 'desc' ? (['lte', 'lt'] as const) : (['gte', 'gt'] as const);
+  return {
+    [sort]: { [inclusive]: value },
+    OR: [{ [sort]: { [exclusive]: value } }, { id: { [exclusive]: id } }],
+  };
+}
+
+/** LIKE wildcards in user text are literal characters, not patterns. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 function isRecordNotFound(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
 }
 
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
 const taskNotFound = () => new ApiError('TASK_NOT_FOUND', 'No task with this id');
+const versionMismatch = () =>
+  new ApiError('PRECONDITION_FAILED', 'The task has changed since the given version (If-Match)');
+
+/** The first response under a key, as stored; dates travel as ISO strings in JSON. */
+const storedTaskSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string().nullable(),
+  status: z.enum(['open', 'in_progress', 'done']),
+  version: z.number(),
+  createdAt: z.coerce.date(),
+  updatedAt: z.coerce.date(),
+});
 
 /** Every method is scoped to one owner: another user's task is indistinguishable from none. */
 export class TaskService {
-  constructor(private readonly db: PrismaClient) {}
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly clock: Clock,
+  ) {}
 
-  create(ownerId: string, input: CreateTaskInput): Promise<TaskOutput> {
-    return this.db.task.create({ data: { ...input, ownerId }, select: taskSelect });
+  /**
+   * With an idempotency key, the task and the stored response commit together: a concurrent
+   * duplicate waits on the key's primary key, fails, rolls its own task back and replays.
+   */
+  async create(
+    ownerId: string,
+    { idempotencyKey, ...input }: CreateTaskInput,
+  ): Promise<TaskOutput> {
+    if (idempotencyKey === undefined) {
+      return this.db.task.create({ data: { ...input, ownerId }, select: taskSelect });
+    }
+    const requestHash = hashRequest(input);
+    const key = { userId_key: { userId: ownerId, key: idempotencyKey } };
+    await this.db.idempotencyKey.deleteMany({
+      where: { userId: ownerId, key: idempotencyKey, createdAt: { lt: this.idempotencyCutoff() } },
+    });
+    try {
+      return await this.db.$transaction(async (tx) => {
+        const task = await tx.task.create({ data: { ...input, ownerId }, select: taskSelect });
+        await tx.idempotencyKey.create({
+          data: {
+            ...key.userId_key,
+            requestHash,
+            responseStatus: 201,
+            responseBody: {
+              ...task,
+              createdAt: task.createdAt.toISOString(),
+              updatedAt: task.updatedAt.toISOString(),
+            },
+          },
+        });
+        return task;
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const first = await this.db.idempotencyKey.findUnique({ where: key });
+      if (!first) throw error;
+      if (first.requestHash !== requestHash) {
+        throw new ApiError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'This Idempotency-Key was used with another request',
+          {
+            errors: [
+              {
+                path: 'idempotencyKey',
+                code: 'reused',
+                message: 'Key already used with a different body',
+              },
+            ],
+          },
+        );
+      }
+      return storedTaskSchema.parse(first.responseBody);
+    }
   }
 
   async get(ownerId: string, id: string): Promise<TaskOutput> {
@@ -59,43 +179,81 @@ export class TaskService {
     return task;
   }
 
-  async update(ownerId: string, { id, ...changes }: UpdateTaskInput): Promise<TaskOutput> {
+  async update(
+    ownerId: string,
+    { id, expectedVersion, ...changes }: UpdateTaskInput,
+  ): Promise<TaskOutput> {
     try {
       return await this.db.task.update({
-        where: { id, ownerId },
-        data: changes,
+        where: { id, ownerId, ...(expectedVersion !== undefined && { version: expectedVersion }) },
+        data: { ...changes, version: { increment: 1 } },
         select: taskSelect,
       });
     } catch (error) {
-      if (isRecordNotFound(error)) throw taskNotFound();
+      if (isRecordNotFound(error)) throw await this.missingOrChanged(ownerId, id, expectedVersion);
       throw error;
     }
   }
 
-  async delete(ownerId: string, id: string): Promise<void> {
-    const { count } = await this.db.task.deleteMany({ where: { id, ownerId } });
-    if (count === 0) throw taskNotFound();
+  async delete(ownerId: string, { id, expectedVersion }: DeleteTaskInput): Promise<void> {
+    const { count } = await this.db.task.deleteMany({
+      where: { id, ownerId, ...(expectedVersion !== undefined && { version: expectedVersion }) },
+    });
+    if (count === 0) throw await this.missingOrChanged(ownerId, id, expectedVersion);
   }
 
-  /** Newest first, keyset-paginated: a page costs the same however deep it is. */
-  async list(ownerId: string, { limit, cursor }: ListTasksInput): Promise<TaskPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  /**
+   * Keyset-paginated, in `sort` then id order: stable while rows are inserted (no repeats, no
+   * gaps) and as cheap deep down as on the first page.
+   */
+  async list(
+    ownerId: string,
+    { limit, cursor, status, q, sort, order }: ListTasksInput,
+  ): Promise<TaskPage> {
+    const conditions: Prisma.TaskWhereInput[] = [{ ownerId }];
+    if (status) conditions.push({ status: { in: status } });
+    if (q !== undefined) {
+      const contains = escapeLike(q);
+      conditions.push({
+        OR: [
+          { title: { contains, mode: 'insensitive' } },
+          { description: { contains, mode: 'insensitive' } },
+        ],
+      });
+    }
+    if (cursor !== undefined) conditions.push(afterCursor(decodeCursor(cursor, sort, order)));
     const rows = await this.db.task.findMany({
-      where: {
-        ownerId,
-        ...(after && {
-          OR: [
-            { createdAt: { lt: after.createdAt } },
-            { createdAt: after.createdAt, id: { lt: after.id } },
-          ],
-        }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { AND: conditions },
+      orderBy: [{ [sort]: order }, { id: order }],
       take: limit + 1,
       select: taskSelect,
     });
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor(sort, order, last) : null,
+    };
   }
+
+  /** After a conditional write matched nothing: 404 when the task is gone, else 412. */
+  private async missingOrChanged(
+    ownerId: string,
+    id: string,
+    expectedVersion: number | undefined,
+  ): Promise<ApiError> {
+    if (expectedVersion === undefined) return taskNotFound();
+    const exists = await this.db.task.count({ where: { id, ownerId } });
+    return exists ? versionMismatch() : taskNotFound();
+  }
+
+  private idempotencyCutoff(): Date {
+    return new Date(this.clock.now().getTime() - idempotencyWindowMs);
+  }
+}
+
+/** The same validated request always hashes the same, whatever the key order it arrived in. */
+function hashRequest(input: Omit<CreateTaskInput, 'idempotencyKey'>): string {
+  const canonical = JSON.stringify(Object.entries(input).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(canonical).digest('hex');
 }

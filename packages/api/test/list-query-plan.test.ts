@@ -1,0 +1,111 @@
+/**
+ * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep:
+ * the plan of the exact SQL Prisma sends has an index scan and no Sort node.
+ */
+import { createDatabaseClient, type Prisma, type PrismaClient } from '@tasks/db';
+import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices, type Services } from '../src/index.js';
+import { testAccessTokens } from './harness.js';
+
+const rowsOfOwner = 10_050;
+let database: TestDatabase;
+let db: PrismaClient;
+let services: Services;
+let ownerId: string;
+const queries: Prisma.QueryEvent[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDatabaseClient({
+    url: database.url,
+    poolSize: 2,
+    log: [{ level: 'query', emit: 'event' }],
+  });
+  db.$on('query', (event) => queries.push(event));
+  services = createServices({
+    db,
+    clock: { now: () => new Date() },
+    config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 3600 },
+  });
+  ({ id: ownerId } = await services.auth.register({
+    email: 'deep@example.com',
+    password: 'correct horse battery',
+  }));
+  const { id: otherId } = await services.auth.register({
+    email: 'other@example.com',
+    password: 'correct horse battery',
+  });
+  const insertTasks = (owner: string, count: number) =>
+    db.$executeRawUnsafe(
+      `INSERT INTO "Task" ("id", "ownerId", "title", "status", "createdAt", "updatedAt")
+       SELECT gen_random_uuid(), $1::uuid, 'task ' || lpad(i::text, 6, '0'), 'open',
+              now() - make_interval(secs => i), now() - make_interval(secs => i * 2)
+       FROM generate_series(1, $2::int) AS i`,
+      owner,
+      count,
+    );
+  await insertTasks(ownerId, rowsOfOwner);
+  await insertTasks(otherId, 5_000);
+  await db.$executeRawUnsafe('ANALYZE "Task"');
+}, 120_000);
+afterAll(async () => {
+  await db.$disconnect();
+  await database.drop();
+});
+
+interface PlanNode {
+  'Node Type': string;
+  Plans?: PlanNode[];
+}
+
+function nodeTypes(node: PlanNode): string[] {
+  return [node['Node Type'], ...(node.Plans ?? []).flatMap(nodeTypes)];
+}
+
+/** Runs a list call and EXPLAINs the SELECT it sent, with the same parameters. */
+async function planOf(list: () => Promise<unknown>): Promise<string[]> {
+  queries.length = 0;
+  await list();
+  const select = queries.find(
+    (event) => /FROM "public"\."Task"/.test(event.query) && event.query.startsWith('SELECT'),
+  );
+  if (!select) throw new Error('no task query captured');
+  const params = JSON.parse(select.params) as unknown[];
+  const [result] = await db.$queryRawUnsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+    `EXPLAIN (FORMAT JSON) ${select.query}`,
+    ...params,
+  );
+  if (!result) throw new Error('no plan');
+  return nodeTypes(result['QUERY PLAN'][0].Plan);
+}
+
+const sorts = ['createdAt', 'updatedAt', 'title'] as const;
+const orders = ['desc', 'asc'] as const;
+
+describe.each(sorts.flatMap((sort) => orders.map((order) => ({ sort, order }))))(
+  'listing by $sort $order',
+  ({ sort, order }) => {
+    it('reads the first page and a page 10 000 rows deep from an index, without sorting', async () => {
+      const firstPage = await planOf(() =>
+        services.tasks.list(ownerId, { limit: 50, sort, order }),
+      );
+
+      let cursor: string | undefined;
+      for (let page = 0; page < 50; page++) {
+        cursor =
+          (await services.tasks.list(ownerId, { limit: 200, sort, order, cursor })).nextCursor ??
+          undefined;
+      }
+      expect(cursor).toBeDefined();
+      const deepPage = await planOf(() =>
+        services.tasks.list(ownerId, { limit: 50, sort, order, cursor }),
+      );
+
+      for (const plan of [firstPage, deepPage]) {
+        expect(plan).not.toContain('Sort');
+        expect(plan.some((type) => type.startsWith('Index'))).toBe(true);
+      }
+    });
+  },
+);

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouterInputs } from '../src/index.js';
+import { createApiHarness, type ApiHarness } from './harness.js';
+
+type ListInput = RouterInputs['tasks']['list'];
+let api: ApiHarness;
+let user: Awaited<ReturnType<ApiHarness['signUp']>>;
+
+beforeAll(async () => {
+  api = await createApiHarness();
+  user = await api.signUp();
+  // Duplicate titles and timestamps on purpose: the id must break ties.
+  const titles = ['delta', 'alpha', 'charlie', 'alpha', 'echo', 'bravo', 'charlie', 'foxtrot'];
+  for (const [index, title] of titles.entries()) {
+    await user.caller.tasks.create({
+      title,
+      description: index % 2 ? `note ${index} with 50% OFF` : null,
+      status: (['open', 'in_progress', 'done'] as const)[index % 3],
+    });
+  }
+  await api.db.task.createMany({
+    data: Array.from({ length: 4 }, () => ({ ownerId: user.id, title: 'same instant' })),
+  });
+});
+afterAll(() => api.close());
+
+async function pageThrough(input: Omit<ListInput, 'cursor'>) {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await user.caller.tasks.list({ ...input, cursor });
+    ids.push(...page.items.map((task) => task.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
+/** The order PostgreSQL itself gives for the whole set, to compare pages against. */
+async function expectedOrder(sort: 'createdAt' | 'updatedAt' | 'title', order: 'asc' | 'desc') {
+  const rows = await api.db.task.findMany({
+    where: { ownerId: user.id },
+    orderBy: [{ [sort]: order }, { id: order }],
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
+}
+
+describe('keyset pagination', () => {
+  const sorts = ['createdAt', 'updatedAt', 'title'] as const;
+  const orders = ['asc', 'desc'] as const;
+  it.each(sorts.flatMap((sort) => orders.map((order) => [sort, order] as const)))(
+    'pages by %s %s without repeats or gaps',
+    async (sort, order) => {
+      expect(await pageThrough({ limit: 3, sort, order })).toEqual(
+        await expectedOrder(sort, order),
+      );
+    },
+  );
+
+  it('stays stable while rows are inserted between pages', async () => {
+    const before = await expectedOrder('createdAt', 'desc');
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await user.caller.tasks.list({ limit: 4, cursor });
+      seen.push(...page.items.map((task) => task.id));
+      cursor = page.nextCursor ?? undefined;
+      await user.caller.tasks.create({ title: 'inserted meanwhile' });
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => before.includes(id))).toEqual(before);
+  });
+});
+
+describe('filters', () => {
+  it('keeps only the given statuses (several allowed)', async () => {
+    const page = await user.caller.tasks.list({ status: ['done', 'in_progress'], limit: 200 });
+    expect(page.items.length).toBeGreaterThan(0);
+    expect(page.items.every((task) => task.status !== 'open')).toBe(true);
+  });
+
+  it('searches title and description case-insensitively, with wildcards taken literally', async () => {
+    const byTitle = await user.caller.tasks.list({ q: 'ALPH', limit: 200 });
+    expect(byTitle.items.map((task) => task.title)).toEqual(['alpha', 'alpha']);
+    const byDescription = await user.caller.tasks.list({ q: '50% off', limit: 200 });
+    expect(byDescription.items).toHaveLength(4);
+    expect((await user.caller.tasks.list({ q: '5_%', limit: 200 })).items).toHaveLength(0);
+  });
+
+  it('combines filters with pagination', async () => {
+    const ids = await pageThrough({
+      q: 'a',
+      status: ['open'],
+      limit: 1,
+      sort: 'title',
+      order: 'asc',
+    });
+    const titles = await Promise.all(
+      ids.map(async (id) => (await user.caller.tasks.get({ id })).title),
+    );
+    expect(titles).toEqual([...titles].sort());
+  });
+});
+
+describe('bad listing input is a 422, never ignored', () => {
+  it('rejects a cursor of another sort or order', async () => {
+    const { nextCursor } = await user.caller.tasks.list({ limit: 1, sort: 'title', order: 'asc' });
+    for (const other of [
+      { sort: 'createdAt' as const },
+      { sort: 'title' as const, order: 'desc' as const },
+    ]) {
+      await expect(
+        user.caller.tasks.list({ cursor: nextCursor ?? '', ...other }),
+      ).rejects.toMatchObject({
+        apiCode: 'VALIDATION_FAILED',
+        fieldErrors: [
+          expect.objectContaining({
+            path: 'cursor',
+            message: expect.stringContaining('sort=title'),
+          }),
+        ],
+      });
+    }
+  });
+
+  it.each([
+    ['an unknown sort', { sort: 'priority' }, 'sort'],
+    ['an unknown order', { order: 'sideways' }, 'order'],
+    ['an unknown status', { status: ['archived'] }, 'status.0'],
+    ['an empty search', { q: '   ' }, 'q'],
+    [
+      'a cursor that decodes to nonsense',
+      { cursor: Buffer.from('{"sort":"title"}').toString('base64url') },
+      'cursor',
+    ],
+  ])('rejects %s', async (_, input, path) => {
+    await expect(user.caller.tasks.list(input as ListInput)).rejects.toMatchObject({
+      apiCode: 'VALIDATION_FAILED',
+      fieldErrors: [expect.objectContaining({ path })],
+    });
+  });
+});
