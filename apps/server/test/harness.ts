@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import superjson from 'superjson';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { assertDocumented } from './contract.js';
 
 interface TokenPair {
   accessToken: string;
@@ -47,27 +48,40 @@ export const testEnv = {
 
 let userCounter = 0;
 
-/** The real Fastify app on a random port, over its own isolated PostgreSQL database. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * The real Fastify app on a random port, over its own isolated PostgreSQL database; `env`
+ * overrides the test environment (e.g. small rate limits).
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const database = await createTestDatabase();
-  const config = loadConfig({ ...testEnv, DATABASE_URL: database.url });
+  const config = loadConfig({ ...testEnv, ...env, DATABASE_URL: database.url });
   const app = await buildApp({ ...config, databaseUrl: database.url });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const db = createDatabaseClient({ url: database.url, poolSize: 2 });
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  const request: TestServer['request'] = (path, { body, token, headers, ...init } = {}) => {
+  const request: TestServer['request'] = async (path, { body, token, headers, ...init } = {}) => {
     const requestHeaders = new Headers(headers);
     if (body !== undefined && !requestHeaders.has('content-type')) {
       requestHeaders.set('content-type', 'application/json');
     }
     if (token) requestHeaders.set('authorization', `Bearer ${token}`);
-    return fetch(`${baseUrl}${path}`, {
+    const response = await fetch(`${baseUrl}${path}`, {
       ...init,
       headers: requestHeaders,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+    // Every response the tests see must be one the OpenAPI document describes.
+    const text = await response.clone().text();
+    assertDocumented(
+      init.method ?? 'GET',
+      path,
+      response.status,
+      response.headers.get('content-type'),
+      text,
+    );
+    return response;
   };
 
   return {
