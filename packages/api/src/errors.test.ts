@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { Prisma } from '@tasks/db';
 import { ApiError, errorCatalogue, toApiError } from './errors.js';
 import { toProblem } from './problem.js';
 
@@ -68,5 +69,38 @@ describe('toProblem', () => {
       requestId: 'req-1',
       errors: [{ path: 'title', code: 'too_small', message: 'Too small' }],
     });
+  });
+});
+
+describe('database errors not handled by a service', () => {
+  const prismaError = (code: string, meta?: Record<string, unknown>) =>
+    new Prisma.PrismaClientKnownRequestError('query failed: SELECT secret FROM "User"', {
+      code,
+      clientVersion: '7',
+      meta,
+    });
+
+  it('maps a unique violation to 409 CONFLICT naming the fields', () => {
+    const error = toApiError(
+      prismaError('P2002', {
+        driverAdapterError: { cause: { constraint: { fields: ['email'] } } },
+      }),
+    );
+    expect(error).toMatchObject({ apiCode: 'CONFLICT', status: 409 });
+    expect(error.fieldErrors).toEqual([
+      { path: 'email', code: 'unique', message: 'Already taken' },
+    ]);
+    expect(error.message).not.toContain('SELECT');
+  });
+
+  it('maps a missing record to 404, a write conflict to 503 and anything else to 500', () => {
+    expect(toApiError(prismaError('P2025'))).toMatchObject({ apiCode: 'NOT_FOUND', status: 404 });
+    expect(toApiError(prismaError('P2034'))).toMatchObject({ apiCode: 'SERVICE_UNAVAILABLE' });
+    expect(toApiError(prismaError('P2010'))).toMatchObject({ apiCode: 'INTERNAL', status: 500 });
+  });
+
+  it('reaches the caller mapped when thrown inside a procedure', () => {
+    const wrapped = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: prismaError('P2003') });
+    expect(toApiError(wrapped)).toMatchObject({ apiCode: 'CONFLICT', status: 409 });
   });
 });

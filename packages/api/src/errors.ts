@@ -12,9 +12,11 @@ export const errorCatalogue = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
   TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
+  NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
+  CONFLICT: { status: 409, title: 'Conflicts with existing data' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
@@ -112,6 +114,47 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
 }
 
+/** Columns of a violated unique constraint; Prisma 7 with a driver adapter nests them deeply. */
+function conflictingFields(error: Prisma.PrismaClientKnownRequestError): string[] {
+  const meta = error.meta as
+    | { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: unknown } } } }
+    | undefined;
+  const fields = meta?.driverAdapterError?.cause?.constraint?.fields ?? meta?.target;
+  return Array.isArray(fields) ? fields.map(String) : [];
+}
+
+/**
+ * Database errors that services did not turn into a domain error themselves (as registration
+ * does with EMAIL_TAKEN) still get a status that tells the client what happened.
+ */
+function fromPrismaError(error: Prisma.PrismaClientKnownRequestError): ApiError | undefined {
+  switch (error.code) {
+    case 'P2002':
+      return new ApiError('CONFLICT', 'A record with these values already exists', {
+        cause: error,
+        errors: conflictingFields(error).map((path) => ({
+          path,
+          code: 'unique',
+          message: 'Already taken',
+        })),
+      });
+    case 'P2003':
+      return new ApiError('CONFLICT', 'A record this one refers to does not exist', {
+        cause: error,
+      });
+    case 'P2001':
+    case 'P2025':
+      return new ApiError('NOT_FOUND', undefined, { cause: error });
+    case 'P2034':
+      // Write conflict or deadlock: retrying the same request can succeed.
+      return new ApiError('SERVICE_UNAVAILABLE', 'The database was busy, retry the request', {
+        cause: error,
+      });
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Maps anything thrown inside a procedure to an ApiError. This is the only place where
  * validation, database and unknown failures become catalogue codes; unknown errors keep their
@@ -128,6 +171,10 @@ export function toApiError(error: unknown): ApiError {
     if (error.code === 'UNAUTHORIZED')
       return new ApiError('UNAUTHENTICATED', undefined, { cause: error });
     return new ApiError('INTERNAL', undefined, { cause: error });
+  }
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    const mapped = fromPrismaError(error);
+    if (mapped) return mapped;
   }
   if (isDatabaseUnavailable(error)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable, retry later', {

@@ -20,9 +20,8 @@ beforeAll(async () => {
   db = createDatabaseClient({
     url: database.url,
     poolSize: 2,
-    log: [{ level: 'query', emit: 'event' }],
+    onQuery: (event) => queries.push(event),
   });
-  db.$on('query', (event) => queries.push(event));
   services = createServices({
     db,
     clock: { now: () => new Date() },

@@ -6,8 +6,8 @@ export interface DatabaseClientOptions {
   url: string;
   /** Upper bound of pooled connections held by this client. */
   poolSize?: number;
-  /** Prisma's log definitions, e.g. query events for tools that inspect the SQL. */
-  log?: Prisma.LogDefinition[];
+  /** Receives every SQL statement sent, with its parameters (for tools that inspect plans). */
+  onQuery?: (event: Prisma.QueryEvent) => void;
 }
 
 /**
@@ -18,8 +18,11 @@ export interface DatabaseClientOptions {
 export function createDatabaseClient({
   url,
   poolSize = 10,
-  log,
+  onQuery,
 }: DatabaseClientOptions): PrismaClient {
   const adapter = new PrismaPg({ connectionString: url, max: poolSize });
-  return new PrismaClient({ adapter, ...(log && { log }) });
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ level: 'query', emit: 'event' }] });
+  client.$on('query', onQuery);
+  return client;
 }
