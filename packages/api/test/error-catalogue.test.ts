@@ -4,7 +4,7 @@ import { createOpenApiDocument, errorCatalogue, errorCodes } from '../src/index.
 
 const documentedCodes = async () => {
   const page = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
-  return [...page.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => ({
+  return [...page.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map(([, code, status]) => ({
     code,
     status: Number(status),
   }));

@@ -36,6 +36,7 @@ it('writes and applies a migration for a changed schema, and nothing when unchan
   await writeFile(schemaPath, withPriority);
   const options = { url: database.url, schemaPath, migrationsDir };
 
+  const existing = (await getMigrationStatus(options)).applied;
   const created = await createMigration({ ...options, name: 'Add priority' });
   assert(created !== null);
   expect(created).toMatch(/^\d{14}_add_priority$/);
@@ -43,7 +44,7 @@ it('writes and applies a migration for a changed schema, and nothing when unchan
   expect(sql).toContain('ALTER TABLE "Task" ADD COLUMN');
   expect(sql).toContain('"priority" INTEGER NOT NULL DEFAULT 0');
   expect(await getMigrationStatus(options)).toMatchObject({
-    applied: ['20261124011915_init', created],
+    applied: [...existing, created],
     pending: [],
   });
 

@@ -1,4 +1,4 @@
--- CreateExtension
+-- CreateExtension (kept by hand: see the datasource comment in schema.prisma)
 CREATE EXTENSION IF NOT EXISTS "pg_trgm";
 
 -- AlterTable
