@@ -68,7 +68,13 @@ function successResponse(operation: RestOperation, generated: Record<string, unk
   };
 }
 
+const tagDescriptions: Record<string, string> = {
+  auth: 'Accounts and sessions: register, sign in, rotate tokens, sign out, change the password',
+  tasks: "The signed-in user's tasks; another user's tasks are invisible (404)",
+};
+
 interface DescribedOperation {
+  security?: unknown[];
   parameters?: { name: string; in: string }[];
   requestBody?: {
     content: Record<
@@ -140,10 +146,18 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
     const described = pathItem?.[operation.method.toLowerCase()];
     if (!described) throw new Error(`OpenAPI document lacks ${operation.method} ${operation.path}`);
     moveInputsToHeaders(described, operation.headerInputs);
+    // An explicit empty list says "no authentication", rather than leaving it unstated.
+    if (!operation.requiresAuth) described.security = [];
     described.responses = {
       [String(operation.successStatus)]: successResponse(operation, described.responses['200']),
       ...errorResponses(operation.errors),
     };
+  }
+  document.tags = document.tags?.map((tag) => ({ ...tag, description: tagDescriptions[tag.name] }));
+  // trpc-to-openapi's own error schemas are replaced by Problem above.
+  const schemas = document.components?.schemas ?? {};
+  for (const name of Object.keys(schemas)) {
+    if (name.startsWith('error.')) Reflect.deleteProperty(schemas, name);
   }
   return document;
 }

@@ -55,9 +55,38 @@ describe('OpenAPI document', () => {
     );
     expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
     expect(getTask.security).toEqual([{ bearerAuth: [] }]);
-    expect(operation('post', '/auth/login').security).toBeUndefined();
+    expect(operation('post', '/auth/login').security).toEqual([]);
     expect(operation('post', '/auth/login').responses['429']?.headers).toHaveProperty(
       'Retry-After',
     );
+  });
+
+  it('gives every operation a summary, description, tag and explicit security', () => {
+    for (const { method, path } of listRestOperations()) {
+      const described = operation(method.toLowerCase(), path) as Operation &
+        Record<string, unknown>;
+      expect(described, `${method} ${path}`).toMatchObject({
+        summary: expect.any(String),
+        description: expect.any(String),
+        tags: [expect.any(String)],
+        security: expect.any(Array),
+      });
+    }
+  });
+
+  it('moves If-Match and Idempotency-Key out of the body into headers', () => {
+    const create = operation('post', '/tasks') as Operation & Record<string, unknown>;
+    expect(JSON.stringify(create.requestBody)).not.toContain('idempotencyKey');
+    expect(create.parameters).toContainEqual(
+      expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }),
+    );
+    const remove = operation('delete', '/tasks/{id}') as Operation & Record<string, unknown>;
+    expect(remove.parameters).not.toContainEqual(
+      expect.objectContaining({ name: 'expectedVersion' }),
+    );
+    expect(remove.parameters).toContainEqual(
+      expect.objectContaining({ name: 'If-Match', in: 'header' }),
+    );
+    expect(operation('get', '/tasks/{id}').responses['200']?.headers).toHaveProperty('ETag');
   });
 });

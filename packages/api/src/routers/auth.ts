@@ -100,7 +100,13 @@ export const authRouter = router({
 
   me: protectedProcedure
     .meta({
-      openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in account' },
+      openapi: {
+        method: 'GET',
+        path: '/auth/me',
+        tags,
+        summary: 'The signed-in account',
+        description: 'The account the bearer token speaks for.',
+      },
       success: { status: 200, description: 'The account of the bearer token' },
     })
     .output(userOutput)

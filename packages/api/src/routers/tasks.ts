@@ -15,7 +15,14 @@ const tags = ['tasks'];
 export const tasksRouter = router({
   create: protectedProcedure
     .meta({
-      openapi: { method: 'POST', path: '/tasks', tags, summary: 'Create a task' },
+      openapi: {
+        method: 'POST',
+        path: '/tasks',
+        tags,
+        summary: 'Create a task',
+        description:
+          'Creates a task owned by the caller. Send an `Idempotency-Key` to retry safely: the same key and body within 24 h replay the first response.',
+      },
       success: {
         status: 201,
         description: 'The created task',
@@ -34,8 +41,9 @@ export const tasksRouter = router({
         method: 'GET',
         path: '/tasks',
         tags,
-        summary: 'List your tasks, newest first',
-        description: 'Keyset-paginated: pass `nextCursor` back as `cursor` for the next page.',
+        summary: 'List your tasks',
+        description:
+          'Newest first by default; filter by `status` (repeatable) and `q`, order by `sort` and `order`. Keyset-paginated: pass `nextCursor` back as `cursor`, with the same `sort` and `order`, for the next page.',
       },
       success: { status: 200, description: 'One page of tasks' },
     })
@@ -45,7 +53,13 @@ export const tasksRouter = router({
 
   get: protectedProcedure
     .meta({
-      openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'Read a task' },
+      openapi: {
+        method: 'GET',
+        path: '/tasks/{id}',
+        tags,
+        summary: 'Read a task',
+        description: "The `ETag` header carries the task's version for a later `If-Match`.",
+      },
       success: { status: 200, description: 'The task', etag: true },
       errors: ['TASK_NOT_FOUND'],
     })
@@ -60,7 +74,8 @@ export const tasksRouter = router({
         path: '/tasks/{id}',
         tags,
         summary: 'Change a task',
-        description: 'Send any of title, description, status; `description: null` clears it.',
+        description:
+          'Send any of title, description, status; `description: null` clears it. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).',
       },
       success: { status: 200, description: 'The updated task', etag: true },
       conditional: true,
@@ -72,7 +87,14 @@ export const tasksRouter = router({
 
   delete: protectedProcedure
     .meta({
-      openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' },
+      openapi: {
+        method: 'DELETE',
+        path: '/tasks/{id}',
+        tags,
+        summary: 'Delete a task',
+        description:
+          'With `If-Match`, deletes only if the task has not changed since (412 otherwise).',
+      },
       success: { status: 204, description: 'The task was deleted' },
       conditional: true,
       errors: ['TASK_NOT_FOUND'],
