@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import type { AppConfig } from './config.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerProblemHandlers } from './plugins/problems.js';
+import { registerRateLimits } from './plugins/rate-limit.js';
 import { restRoutes } from './plugins/rest.js';
 import { trpcRoutes } from './plugins/trpc.js';
 
@@ -22,6 +23,20 @@ export interface AppDependencies {
 
 /** A client-supplied request id is echoed only when it is short and plain. */
 const saneRequestId = /^[\w.:-]{1,128}$/;
+
+/**
+ * Request line plus headers, Node's default made explicit (a `--max-http-header-size` flag must
+ * not raise it). Bigger requests, including over-long query strings, get Node's 431 before any
+ * route runs.
+ */
+const maxHeaderBytes = 16_384;
+
+/**
+ * Longest path parameter: room for a 36-character id and for a /trpc batch of a few dozen
+ * procedure names in `/trpc/:path` (Fastify's default of 100 cut batches at about ten calls).
+ * Longer parameters get 404 like any unknown route.
+ */
+const maxParamLength = 500;
 
 /** JSON lines for machines; pretty output only when a person watches a terminal. */
 function createLogger(config: AppConfig): FastifyBaseLogger {
@@ -46,7 +61,8 @@ export async function buildApp(
       const supplied = request.headers['x-request-id'];
       return typeof supplied === 'string' && saneRequestId.test(supplied) ? supplied : randomUUID();
     },
-    routerOptions: { ignoreTrailingSlash: true },
+    http: { maxHeaderSize: maxHeaderBytes },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength },
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -77,9 +93,18 @@ export async function buildApp(
 
   await app.register(cors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-    exposedHeaders: ['location', 'x-request-id', 'www-authenticate'],
+    exposedHeaders: [
+      'location',
+      'x-request-id',
+      'www-authenticate',
+      'retry-after',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+    ],
   });
   registerProblemHandlers(app);
+  await registerRateLimits(app, config.rateLimit);
 
   const openApiDocument = createOpenApiDocument({ baseUrl: '/' });
   app.get('/openapi.json', async () => openApiDocument);

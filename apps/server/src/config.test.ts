@@ -49,4 +49,61 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toEqual(['http://a.test', 'http://b.test']);
     expect(config.migrateOnStart).toBe(false);
   });
+
+  it('has rate limits by default, counted in memory', () => {
+    expect(loadConfig({}).rateLimit).toEqual({
+      max: 300,
+      windowMs: 60_000,
+      auth: { maxPerIp: 20, maxPerAccount: 5, windowMs: 60_000 },
+      redisUrl: undefined,
+      redisKeyPrefix: 'tasks-api:rate-limit:',
+    });
+  });
+
+  it('parses rate limits and the Redis store', () => {
+    const config = loadConfig({
+      RATE_LIMIT_MAX: '1000',
+      RATE_LIMIT_WINDOW_MS: '10000',
+      AUTH_RATE_LIMIT_MAX_PER_IP: '50',
+      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '10',
+      AUTH_RATE_LIMIT_WINDOW_MS: '900000',
+      REDIS_URL: 'rediss://user:secret@cache.internal:6380/2',
+      RATE_LIMIT_REDIS_PREFIX: 'staging:rl:',
+    });
+    expect(config.rateLimit).toEqual({
+      max: 1000,
+      windowMs: 10_000,
+      auth: { maxPerIp: 50, maxPerAccount: 10, windowMs: 900_000 },
+      redisUrl: 'rediss://user:secret@cache.internal:6380/2',
+      redisKeyPrefix: 'staging:rl:',
+    });
+  });
+
+  it('refuses rate limits that would disable or break limiting', () => {
+    const attempt = () =>
+      loadConfig({
+        RATE_LIMIT_MAX: '0',
+        RATE_LIMIT_WINDOW_MS: '10',
+        AUTH_RATE_LIMIT_MAX_PER_IP: '-1',
+        AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: 'many',
+        AUTH_RATE_LIMIT_WINDOW_MS: '0',
+        REDIS_URL: 'http://cache.internal:6379',
+        RATE_LIMIT_REDIS_PREFIX: '',
+      });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const fields = (error as ConfigError).problems.map((problem) => problem.split(':')[0]);
+      expect(fields.sort()).toEqual([
+        'AUTH_RATE_LIMIT_MAX_PER_ACCOUNT',
+        'AUTH_RATE_LIMIT_MAX_PER_IP',
+        'AUTH_RATE_LIMIT_WINDOW_MS',
+        'RATE_LIMIT_MAX',
+        'RATE_LIMIT_REDIS_PREFIX',
+        'RATE_LIMIT_WINDOW_MS',
+        'REDIS_URL',
+      ]);
+    }
+  });
 });

@@ -36,6 +36,13 @@ const envSchema = z
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
     CORS_ORIGINS: commaSeparated,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+    RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
+    RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+    AUTH_RATE_LIMIT_MAX_PER_IP: z.coerce.number().int().min(1).default(20),
+    AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+    AUTH_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    RATE_LIMIT_REDIS_PREFIX: z.string().min(1).default('tasks-api:rate-limit:'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -80,6 +87,17 @@ export interface AppConfig {
   bcryptCost: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  /** Requests allowed per window; sign-in, sign-up and refresh also have stricter budgets. */
+  rateLimit: {
+    /** Every route but the probes, per client IP. */
+    max: number;
+    windowMs: number;
+    /** Login, register and refresh: per client IP, and per targeted account or token. */
+    auth: { maxPerIp: number; maxPerAccount: number; windowMs: number };
+    /** Counters shared by every instance; absent, each process counts in its own memory. */
+    redisUrl: string | undefined;
+    redisKeyPrefix: string;
+  };
   logLevel: string;
 }
 
@@ -118,6 +136,17 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     bcryptCost: values.BCRYPT_COST,
     corsOrigins: values.CORS_ORIGINS,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    rateLimit: {
+      max: values.RATE_LIMIT_MAX,
+      windowMs: values.RATE_LIMIT_WINDOW_MS,
+      auth: {
+        maxPerIp: values.AUTH_RATE_LIMIT_MAX_PER_IP,
+        maxPerAccount: values.AUTH_RATE_LIMIT_MAX_PER_ACCOUNT,
+        windowMs: values.AUTH_RATE_LIMIT_WINDOW_MS,
+      },
+      redisUrl: values.REDIS_URL,
+      redisKeyPrefix: values.RATE_LIMIT_REDIS_PREFIX,
+    },
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -1,0 +1,44 @@
+/** Oversized requests are refused by Fastify or Node before any route runs, never with a 500. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './harness.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+/**
+ * Plain fetch, outside the harness's OpenAPI check: 414 and 431 come from Fastify's router and
+ * Node's parser, before any documented operation is reached.
+ */
+const refused = (path: string, headers?: Record<string, string>) =>
+  fetch(`${server.baseUrl}${path}`, { headers });
+
+describe('request size limits', () => {
+  it('routes path parameters up to 500 characters and answers longer ones with 414', async () => {
+    expect((await server.request(`/tasks/${'a'.repeat(500)}`)).status).toBe(401);
+    const tooLong = await refused(`/tasks/${'a'.repeat(501)}`);
+    expect(tooLong.status).toBe(414);
+    expect(await tooLong.json()).toMatchObject({ code: 'FST_ERR_MAX_PARAM_LENGTH' });
+  });
+
+  it('serves a /trpc batch of forty procedures (longer than the Fastify default allows)', async () => {
+    const paths = Array.from({ length: 40 }, () => 'auth.me').join(',');
+    const response = await server.request(`/trpc/${paths}?batch=1`);
+    expect(response.status).toBe(401);
+    expect((await response.json()) as unknown[]).toHaveLength(40);
+  });
+
+  it('answers more than 16 KiB of headers with 431', async () => {
+    const big = (size: number) => ({ 'x-big': 'a'.repeat(size) });
+    expect((await server.request('/health', { headers: big(15_000) })).status).toBe(200);
+    expect((await refused('/health', big(17_000))).status).toBe(431);
+  });
+
+  it('bounds the query string by the same 16 KiB', async () => {
+    expect((await server.request(`/tasks?q=${'a'.repeat(8_000)}`)).status).toBe(401);
+    expect((await refused(`/tasks?q=${'a'.repeat(17_000)}`)).status).toBe(431);
+  });
+});
