@@ -1,4 +1,4 @@
-import { applyMigrations, resolveDevDatabase } from '@tasks/db';
+import { applyMigrations, embeddedPoolSize, resolveDevDatabase } from '@tasks/db';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
 
@@ -25,7 +25,11 @@ async function main(): Promise<void> {
     const { applied } = await applyMigrations({ url: database.url });
     if (applied.length > 0) console.info(`Applied migrations: ${applied.join(', ')}`);
   }
-  const app = await buildApp({ ...config, databaseUrl: database.url });
+  const app = await buildApp({
+    ...config,
+    databaseUrl: database.url,
+    ...(database.source === 'embedded' && { dbPoolSize: embeddedPoolSize }),
+  });
   if (database.source === 'embedded')
     app.log.info({ url: database.url }, 'using the embedded development database');
 

@@ -54,10 +54,15 @@ let userCounter = 0;
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const database = await createTestDatabase();
-  const config = loadConfig({ ...testEnv, ...env, DATABASE_URL: database.url });
+  const config = loadConfig({
+    ...testEnv,
+    DB_POOL_SIZE: String(database.poolSize),
+    ...env,
+    DATABASE_URL: database.url,
+  });
   const app = await buildApp({ ...config, databaseUrl: database.url });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const db = createDatabaseClient({ url: database.url, poolSize: 2 });
+  const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 

@@ -114,3 +114,31 @@ describe('/trpc with a real @trpc/client', () => {
     expect(errorData(coerced)).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });
+
+describe('/trpc requests tRPC itself refuses', () => {
+  const post = (path: string, body: string) =>
+    fetch(`${server.baseUrl}/trpc/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+
+  it.each([
+    ['a body that is not JSON', 'auth.login', '{"json":', 400, 'MALFORMED_JSON'],
+    ['a null body', 'auth.login', 'null', 400, 'MALFORMED_JSON'],
+    [
+      'a batch body that is not an object',
+      'auth.login,auth.register?batch=1',
+      '[1,2]',
+      400,
+      'MALFORMED_JSON',
+    ],
+    ['an unknown procedure', 'tasks.explode', '{}', 404, 'ROUTE_NOT_FOUND'],
+  ])('answers %s with a catalogue error, not a 500', async (_, path, body, status, code) => {
+    const response = await post(path, body);
+    expect(response.status).toBe(status);
+    const text = await response.text();
+    expect(text).toContain(`"code":"${code}"`);
+    expect(text).not.toMatch(/INTERNAL|stack/);
+  });
+});

@@ -160,6 +160,25 @@ function fromPrismaError(error: Prisma.PrismaClientKnownRequestError): ApiError 
  * validation, database and unknown failures become catalogue codes; unknown errors keep their
  * cause for the log but expose nothing.
  */
+/**
+ * tRPC's own client-side failures (before any procedure runs: unparseable body, unknown procedure,
+ * wrong method...) in catalogue terms. A server fault (INTERNAL_SERVER_ERROR) is judged by its cause.
+ */
+const codeByTrpcCode: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
+  PARSE_ERROR: 'MALFORMED_JSON',
+  BAD_REQUEST: 'MALFORMED_JSON',
+  UNAUTHORIZED: 'UNAUTHENTICATED',
+  NOT_FOUND: 'ROUTE_NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
+  CONFLICT: 'CONFLICT',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  UNPROCESSABLE_CONTENT: 'VALIDATION_FAILED',
+  TOO_MANY_REQUESTS: 'RATE_LIMITED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+};
+
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof TRPCError) {
@@ -167,9 +186,10 @@ export function toApiError(error: unknown): ApiError {
     if (error.cause instanceof ZodError && error.code === 'BAD_REQUEST') {
       return validationError(fieldErrorsFromZod(error.cause));
     }
+    const clientError = codeByTrpcCode[error.code];
+    // The catalogue's own wording: tRPC's messages can quote parser internals.
+    if (clientError) return new ApiError(clientError, undefined, { cause: error });
     if (error.cause !== undefined && error.cause !== error) return toApiError(error.cause);
-    if (error.code === 'UNAUTHORIZED')
-      return new ApiError('UNAUTHENTICATED', undefined, { cause: error });
     return new ApiError('INTERNAL', undefined, { cause: error });
   }
   if (error instanceof Prisma.PrismaClientKnownRequestError) {

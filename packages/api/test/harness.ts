@@ -42,7 +42,7 @@ let userCounter = 0;
 /** Procedures over a real, isolated PostgreSQL database, called in-process through createCaller. */
 export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
   const database = await createTestDatabase();
-  const db = createDatabaseClient({ url: database.url, poolSize: 4 });
+  const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
   const services = createServices({
     db,
     clock: clock ?? { now: () => new Date() },

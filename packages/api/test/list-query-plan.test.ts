@@ -19,7 +19,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   db = createDatabaseClient({
     url: database.url,
-    poolSize: 2,
+    poolSize: database.poolSize,
     onQuery: (event) => queries.push(event),
   });
   services = createServices({

@@ -7,6 +7,13 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 
+/**
+ * Connections an application should pool against the embedded server. Every connection is
+ * multiplexed onto PGlite's one session, so concurrent transactions on several connections
+ * interleave there (a failed statement in one aborts the other's); one connection queues them.
+ */
+export const embeddedPoolSize = 1;
+
 export interface StartEmbeddedPostgresOptions {
   /** Directory of the PGlite data; undefined keeps the database in memory. */
   dataDir?: string;

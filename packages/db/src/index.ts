@@ -6,6 +6,7 @@ export {
   type DevDatabase,
 } from './dev-database.js';
 export {
+  embeddedPoolSize,
   ensureEmbeddedPostgres,
   startEmbeddedPostgres,
   type EmbeddedPostgres,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
-import { startEmbeddedPostgres } from '../embedded.js';
+import { embeddedPoolSize, startEmbeddedPostgres } from '../embedded.js';
 import { withClient } from '../with-client.js';
 import type {} from './context.js';
 
@@ -10,6 +10,8 @@ export type { TestDatabaseSource } from './context.js';
 
 export interface TestDatabase {
   url: string;
+  /** Connections a client should pool: PGlite serves one session, see `embeddedPoolSize`. */
+  poolSize: number;
   drop(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export async function createTestDatabase({
   if (source.kind === 'embedded') {
     const dump = await readFile(migrated ? source.dumpPath : source.emptyDumpPath);
     const embedded = await startEmbeddedPostgres({ loadDataDir: new Blob([dump]) });
-    return { url: embedded.url, drop: () => embedded.stop() };
+    return { url: embedded.url, poolSize: embeddedPoolSize, drop: () => embedded.stop() };
   }
 
   const name = `${source.prefix}${randomBytes(6).toString('hex')}`;
@@ -52,6 +54,7 @@ export async function createTestDatabase({
   });
   return {
     url: url.toString(),
+    poolSize: 4,
     drop: () =>
       withClient(source.adminUrl, (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
