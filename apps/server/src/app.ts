@@ -11,6 +11,7 @@ import { createDatabaseClient } from '@tasks/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from './config.js';
+import { docsRoutes } from './plugins/docs.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerProblemHandlers } from './plugins/problems.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
@@ -93,8 +94,10 @@ export async function buildApp(
 
   await app.register(cors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    // Browsers hide response headers from scripts unless listed; If-Match needs the ETag.
     exposedHeaders: [
       'location',
+      'etag',
       'x-request-id',
       'www-authenticate',
       'retry-after',
@@ -108,6 +111,7 @@ export async function buildApp(
 
   const openApiDocument = createOpenApiDocument({ baseUrl: '/' });
   app.get('/openapi.json', async () => openApiDocument);
+  await app.register(docsRoutes);
   await app.register(healthRoutes, { db });
   await app.register(restRoutes, { operations: listRestOperations(), services });
   await app.register(trpcRoutes, { services });
