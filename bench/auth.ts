@@ -6,63 +6,33 @@
  * production bcrypt cost, and prints a markdown table (also written to bench/results/auth.md). Numbers, not assertions: the machine is
  * shared and noisy.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, spawnServer } from '../apps/server/test/spawn-server.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench', 'results');
 const bcryptCost = process.env.BCRYPT_COST ?? '12';
 const password = 'correct horse battery';
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
 async function startServer() {
-  const port = await freePort();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tasks-bench-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: bcryptCost,
-      EMBEDDED_DB_DIR: path.join(dataDir, 'pglite'),
-      EMBEDDED_DB_PORT: String(await freePort()),
-      // The benchmark logs in hundreds of times from one address on purpose.
-      RATE_LIMIT_MAX: '1000000',
-      AUTH_RATE_LIMIT_MAX_PER_IP: '1000000',
-      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '1000000',
-    },
+  const server = await spawnServer({
+    LOG_LEVEL: 'warn',
+    BCRYPT_COST: bcryptCost,
+    EMBEDDED_DB_DIR: path.join(dataDir, 'pglite'),
+    EMBEDDED_DB_PORT: String(await freePort()),
+    // The benchmark logs in hundreds of times from one address on purpose.
+    RATE_LIMIT_MAX: '1000000',
+    AUTH_RATE_LIMIT_MAX_PER_IP: '1000000',
+    AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '1000000',
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 240; attempt++) {
-    if (
-      (await fetch(`${baseUrl}/ready`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
   return {
-    baseUrl,
+    baseUrl: server.baseUrl,
     async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

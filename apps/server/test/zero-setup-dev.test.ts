@@ -1,70 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const serverDir = fileURLToPath(new URL('..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-async function waitUntilReady(
-  baseUrl: string,
-  child: ChildProcess,
-  output: () => string,
-): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
-    const status = await fetch(`${baseUrl}/ready`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`server never became ready:\n${output()}`);
-}
+import { freePort, spawnServer } from './spawn-server.js';
 
 /** The README's first command path: no DATABASE_URL, so the server brings its own PostgreSQL. */
 async function startWithoutDatabaseUrl(dataDir: string) {
-  const [port, dbPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
+  return spawnServer({
+    DATABASE_URL: undefined,
+    NODE_ENV: undefined,
     EMBEDDED_DB_DIR: dataDir,
-    EMBEDDED_DB_PORT: String(dbPort),
+    EMBEDDED_DB_PORT: String(await freePort()),
     BCRYPT_COST: '4',
     LOG_LEVEL: 'warn',
-  };
-  delete env.DATABASE_URL;
-  delete env.NODE_ENV;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: serverDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntilReady(baseUrl, child, () => output);
-  const stop = async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    return exited;
-  };
-  return { baseUrl, stop, output: () => output };
 }
 
 const json = (body: unknown, token?: string) => ({
