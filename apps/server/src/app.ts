@@ -8,7 +8,14 @@ import {
   type Clock,
 } from '@tasks/api';
 import { createDatabaseClient } from '@tasks/db';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { enableGracefulClose } from './graceful-close.js';
 import { pino } from 'pino';
 import type { AppConfig } from './config.js';
 import { docsRoutes } from './plugins/docs.js';
@@ -43,11 +50,49 @@ const maxParamLength = 500;
 function createLogger(config: AppConfig): FastifyBaseLogger {
   return pino({
     level: config.logLevel,
-    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    // Defence in depth: nothing logs bodies or headers today, and nothing ever should leak these.
+    redact: [
+      'req.headers.authorization',
+      'req.headers.cookie',
+      'res.headers["set-cookie"]',
+      '*.password',
+      '*.currentPassword',
+      '*.newPassword',
+      '*.refreshToken',
+      '*.accessToken',
+    ],
     ...(process.stdout.isTTY && {
       transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
     }),
   });
+}
+
+/** One log line per request, with its outcome, instead of Fastify's "incoming" + "completed". */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        url: request.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...(error && { err: error }),
+      },
+      'request',
+    );
+  }
+}
+
+/** A hop count means "trust the nearest n proxies" (what Fastify does with a number at runtime). */
+function trustProxyOption(trust: AppConfig['trustProxy']) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }
 
 /** Builds the whole HTTP application; `server.ts` only listens, tests call this directly. */
@@ -64,7 +109,16 @@ export async function buildApp(
     },
     http: { maxHeaderSize: maxHeaderBytes },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength },
+    trustProxy: trustProxyOption(config.trustProxy),
+    // A client that trickles its request, or idles on a kept-alive socket, is cut off.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    logController: new OneLinePerRequest(),
+    // Shutdown drains instead (see closeGracefully): requests on open connections are served.
+    forceCloseConnections: false,
+    return503OnClosing: false,
   });
+  enableGracefulClose(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -75,7 +129,12 @@ export async function buildApp(
     );
   }
 
-  const db = createDatabaseClient({ url: config.databaseUrl, poolSize: config.dbPoolSize });
+  const db = createDatabaseClient({
+    url: config.databaseUrl,
+    poolSize: config.dbPoolSize,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+  });
   app.addHook('onClose', () => db.$disconnect());
   const services = createServices({
     db,
@@ -112,7 +171,11 @@ export async function buildApp(
   const openApiDocument = createOpenApiDocument({ baseUrl: '/' });
   app.get('/openapi.json', async () => openApiDocument);
   await app.register(docsRoutes);
-  await app.register(healthRoutes, { db });
+  await app.register(healthRoutes, {
+    db,
+    databaseUrl: config.databaseUrl,
+    migrationsDir: config.migrationsDir,
+  });
   await app.register(restRoutes, { operations: listRestOperations(), services });
   await app.register(trpcRoutes, { services });
   return app;

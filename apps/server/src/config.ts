@@ -13,6 +13,22 @@ const commaSeparated = z
       .filter(Boolean),
   );
 
+/**
+ * Which proxies to believe about the client address (`X-Forwarded-For`): `false` (default: the
+ * TCP peer is the client), `true` (any), a hop count, or comma-separated addresses/CIDRs.
+ */
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((value, context): boolean | number | string[] => {
+    if (value === 'true' || value === 'false') return value === 'true';
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (entries.every((entry) => /^[\d.:a-fA-F]+(\/\d{1,3})?$/.test(entry))) return entries;
+    context.addIssue({ code: 'custom', message: 'must be true, false, a hop count or IPs/CIDRs' });
+    return z.NEVER;
+  });
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -22,7 +38,10 @@ const envSchema = z
     EMBEDDED_DB_DIR: z.string().min(1).optional(),
     EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     MIGRATE_ON_START: z.stringbool().optional(),
+    MIGRATIONS_DIR: z.string().min(1).optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_ISSUER: z.string().min(1).default('tasks-api'),
     JWT_AUDIENCE: z.string().min(1).default('tasks-api'),
@@ -43,6 +62,11 @@ const envSchema = z
     AUTH_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     RATE_LIMIT_REDIS_PREFIX: z.string().min(1).default('tasks-api:rate-limit:'),
+    TRUST_PROXY: trustProxy,
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+    KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(72_000),
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -74,7 +98,18 @@ export interface AppConfig {
   /** Where the embedded development database keeps its data and listens, when overridden. */
   embeddedDb: { dataDir: string | undefined; port: number | undefined };
   dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  trustProxy: boolean | number | string[];
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** After SIGTERM, how long open connections keep being served (answers close them). */
+  shutdownDrainMs: number;
+  /** How long shutdown may take in all before the process exits anyway. */
+  shutdownGraceMs: number;
   migrateOnStart: boolean;
+  /** Where the migrations of this build are (a bundled deployment); default: `prisma/migrations`. */
+  migrationsDir: string | undefined;
   jwt: {
     secret: string;
     issuer: string;
@@ -124,7 +159,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     databaseUrl: values.DATABASE_URL,
     embeddedDb: { dataDir: values.EMBEDDED_DB_DIR, port: values.EMBEDDED_DB_PORT },
     dbPoolSize: values.DB_POOL_SIZE,
+    dbStatementTimeoutMs: values.DB_STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutMs: values.DB_CONNECT_TIMEOUT_MS,
+    trustProxy: values.TRUST_PROXY,
+    requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: values.KEEP_ALIVE_TIMEOUT_MS,
+    shutdownDrainMs: values.SHUTDOWN_DRAIN_MS,
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     migrateOnStart: values.MIGRATE_ON_START ?? values.NODE_ENV !== 'production',
+    migrationsDir: values.MIGRATIONS_DIR,
     jwt: {
       secret: values.JWT_SECRET ?? devJwtSecret,
       issuer: values.JWT_ISSUER,

@@ -1,6 +1,20 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { applyMigrations, embeddedPoolSize, resolveDevDatabase } from '@tasks/db';
 import { buildApp } from './app.js';
+import { closeGracefully } from './graceful-close.js';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
+
+/**
+ * The environment, over the values of a `.env` file when there is one (ENV_FILE, or `.env` where
+ * `pnpm` was started): the real environment always wins, as with `node --env-file`.
+ */
+function environment(): Record<string, string | undefined> {
+  const file = process.env.ENV_FILE ?? path.join(process.env.INIT_CWD ?? process.cwd(), '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
 
 /** DATABASE_URL, or the embedded PostgreSQL of zero-setup development (data in `.data/`). */
 function openDatabase(config: AppConfig) {
@@ -13,7 +27,7 @@ function openDatabase(config: AppConfig) {
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(environment());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -22,7 +36,10 @@ async function main(): Promise<void> {
 
   const database = await openDatabase(config);
   if (config.migrateOnStart) {
-    const { applied } = await applyMigrations({ url: database.url });
+    const { applied } = await applyMigrations({
+      url: database.url,
+      migrationsDir: config.migrationsDir,
+    });
     if (applied.length > 0) console.info(`Applied migrations: ${applied.join(', ')}`);
   }
   const app = await buildApp({
@@ -30,16 +47,24 @@ async function main(): Promise<void> {
     databaseUrl: database.url,
     ...(database.source === 'embedded' && { dbPoolSize: embeddedPoolSize }),
   });
-  if (database.source === 'embedded')
+  if (database.source === 'embedded') {
     app.log.info({ url: database.url }, 'using the embedded development database');
+  }
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
-    // A second signal means "now": skip the graceful path.
-    if (closing) process.exit(1);
+    if (closing) {
+      app.log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
+    app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    // In-flight requests get the grace period; a request that hangs must not keep the process.
+    setTimeout(() => {
+      app.log.error('grace period over: exiting with requests still in flight');
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
+    await closeGracefully(app, { drainMs: config.shutdownDrainMs });
     await database.stop();
     process.exit(0);
   };

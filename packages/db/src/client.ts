@@ -6,6 +6,10 @@ export interface DatabaseClientOptions {
   url: string;
   /** Upper bound of pooled connections held by this client. */
   poolSize?: number;
+  /** PostgreSQL cancels any statement running longer (server-side `statement_timeout`). */
+  statementTimeoutMs?: number;
+  /** A new connection that takes longer fails instead of waiting. */
+  connectTimeoutMs?: number;
   /** Receives every SQL statement sent, with its parameters (for tools that inspect plans). */
   onQuery?: (event: Prisma.QueryEvent) => void;
 }
@@ -18,9 +22,16 @@ export interface DatabaseClientOptions {
 export function createDatabaseClient({
   url,
   poolSize = 10,
+  statementTimeoutMs,
+  connectTimeoutMs,
   onQuery,
 }: DatabaseClientOptions): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+  const adapter = new PrismaPg({
+    connectionString: url,
+    max: poolSize,
+    ...(statementTimeoutMs !== undefined && { statement_timeout: statementTimeoutMs }),
+    ...(connectTimeoutMs !== undefined && { connectionTimeoutMillis: connectTimeoutMs }),
+  });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ level: 'query', emit: 'event' }] });
   client.$on('query', onQuery);

@@ -1,0 +1,101 @@
+/** The server as an operator runs it: configured from a .env file, stopped with SIGTERM. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnServer } from './spawn-server.js';
+
+let database: TestDatabase;
+let dir: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), 'tasks-lifecycle-'));
+});
+afterAll(async () => {
+  await database.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const serverEnv = () => ({
+  DATABASE_URL: database.url,
+  DB_POOL_SIZE: String(database.poolSize),
+  JWT_SECRET: 'lifecycle-secret-that-is-long-enough-0000',
+  LOG_LEVEL: 'info',
+  AUTH_RATE_LIMIT_MAX_PER_IP: '1000',
+  AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '1000',
+});
+
+const post = (baseUrl: string, route: string, body: unknown) =>
+  fetch(`${baseUrl}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+describe('configuration from a .env file', () => {
+  it('reads values from ENV_FILE, and the real environment wins over it', async () => {
+    const envFile = path.join(dir, '.env');
+    await writeFile(
+      envFile,
+      'JWT_SECRET=from-the-env-file-and-long-enough-000000\nPORT=1\nLOG_LEVEL=info\n',
+    );
+    const server = await spawnServer({
+      ...serverEnv(),
+      JWT_SECRET: undefined,
+      LOG_LEVEL: undefined,
+      ENV_FILE: envFile,
+    });
+    // PORT=1 in the file lost to the real PORT (the server answered); JWT_SECRET came from it.
+    expect(server.output()).not.toContain('JWT_SECRET is not set');
+    expect(server.output()).toContain('"level":30');
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('stops at boot with one message listing every bad value', async () => {
+    await expect(
+      spawnServer(
+        { ...serverEnv(), PORT: undefined, BCRYPT_COST: '99', TRUST_PROXY: 'maybe' },
+        { readyWithinMs: 20_000 },
+      ),
+    ).rejects.toThrow(/exited with 1:[\s\S]*BCRYPT_COST[\s\S]*TRUST_PROXY/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('answers every request in flight at SIGTERM, logs one line per request, and exits 0', async () => {
+    const server = await spawnServer({ ...serverEnv(), BCRYPT_COST: '10' });
+    const credentials = { email: 'inflight@example.com', password: 'correct horse battery' };
+    expect((await post(server.baseUrl, '/auth/register', credentials)).status).toBe(201);
+
+    // Open (and let the server accept) 16 kept-alive connections first: SIGTERM stops accepting
+    // new ones, and a connection still in the listen backlog was never the server's to answer.
+    await Promise.all(
+      Array.from({ length: 16 }, () => fetch(`${server.baseUrl}/health`).then((r) => r.text())),
+    );
+    // Logins take tens of milliseconds each (bcrypt on a pool of 4 threads): many are in flight.
+    const inFlight = Array.from({ length: 16 }, () =>
+      post(server.baseUrl, '/auth/login', credentials),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const exitCode = server.stop('SIGTERM');
+    const statuses = await Promise.all(inFlight.map(async (response) => (await response).status));
+
+    expect(statuses).toEqual(Array(16).fill(200));
+    expect(await exitCode).toBe(0);
+    const requestLines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request"') && line.includes('"route":"/auth/login"'));
+    expect(requestLines).toHaveLength(16);
+    expect(JSON.parse(requestLines[0] ?? '{}')).toMatchObject({
+      reqId: expect.any(String),
+      method: 'POST',
+      route: '/auth/login',
+      status: 200,
+      durationMs: expect.any(Number),
+    });
+    expect(server.output()).not.toContain('correct horse battery');
+  }, 60_000);
+});
