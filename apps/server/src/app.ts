@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import {
   createOpenApiDocument,
   createServices,
@@ -151,6 +152,12 @@ export async function buildApp(
     },
   });
 
+  await app.register(helmet, {
+    // The API serves JSON only: no document may load anything, or frame it.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // Cross-origin reads are governed by the CORS allow-list, not blanket-blocked.
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
   await app.register(cors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
     // Browsers hide response headers from scripts unless listed; If-Match needs the ETag.

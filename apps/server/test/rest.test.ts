@@ -293,6 +293,18 @@ describe('bad input gets a documented error, never a 500', () => {
   });
 });
 
+describe('security headers', () => {
+  it('sends helmet headers fit for a JSON API, and a same-origin policy on /docs', async () => {
+    const api = await server.request('/tasks', { token: ann.token });
+    expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(api.headers.get('strict-transport-security')).toContain('max-age=');
+    expect(api.headers.get('x-powered-by')).toBeNull();
+    const docs = await fetch(`${server.baseUrl}/docs/`);
+    expect(docs.headers.get('content-security-policy')).toContain("default-src 'self'");
+  });
+});
+
 describe('operations endpoints', () => {
   it('/health answers without the database and /ready checks it', async () => {
     expect(await (await server.request('/health')).json()).toEqual({ status: 'ok' });
