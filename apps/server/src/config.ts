@@ -89,6 +89,9 @@ const envSchema = z
     }
   });
 
+/** Every environment variable the service reads (`.env.example` documents each). */
+export const envVariableNames = Object.keys(envSchema.shape);
+
 export interface AppConfig {
   environment: 'development' | 'test' | 'production';
   host: string;
