@@ -99,3 +99,18 @@ describe('graceful shutdown', () => {
     expect(server.output()).not.toContain('correct horse battery');
   }, 60_000);
 });
+
+describe('a second signal', () => {
+  it('exits at once, without waiting for the drain', async () => {
+    const server = await spawnServer({ ...serverEnv(), SHUTDOWN_DRAIN_MS: '60000' });
+    // A kept-alive connection that never sends another request keeps the drain waiting.
+    await fetch(`${server.baseUrl}/health`).then((response) => response.text());
+    const exited = server.stop('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    void server.stop('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.output()).toContain('second signal');
+  }, 30_000);
+});
