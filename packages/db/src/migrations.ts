@@ -6,11 +6,19 @@ import type pg from 'pg';
 import { withSchemaEngine } from './schema-engine.js';
 import { withClient } from './with-client.js';
 
+/**
+ * Set only in apps/server's bundle (`apps/server/build.ts`), where this module shares the entry
+ * file's URL and `prisma/` is copied beside it; from source, `prisma/` is at the repository root.
+ */
+declare const __BUNDLED_PRISMA_DIR__: string | undefined;
+const prismaDir =
+  typeof __BUNDLED_PRISMA_DIR__ === 'string' ? __BUNDLED_PRISMA_DIR__ : '../../../prisma/';
+
 export const defaultMigrationsDir = fileURLToPath(
-  new URL('../../../prisma/migrations', import.meta.url),
+  new URL(`${prismaDir}migrations`, import.meta.url),
 );
 export const defaultSchemaPath = fileURLToPath(
-  new URL('../../../prisma/schema.prisma', import.meta.url),
+  new URL(`${prismaDir}schema.prisma`, import.meta.url),
 );
 
 /** The key Prisma's schema engine locks with, so we also serialise against `prisma migrate`. */

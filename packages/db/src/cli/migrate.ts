@@ -20,6 +20,14 @@ if (command === 'dev' && !values.name) {
   process.exit(2);
 }
 
+// As the server's config: production never falls back to the embedded development database.
+if (process.env.NODE_ENV === 'production' && !process.env.DATABASE_URL) {
+  console.error('DATABASE_URL is required in production');
+  process.exit(1);
+}
+
+// The server's MIGRATIONS_DIR too: its readiness check must look where this applies them.
+const migrationsDir = process.env.MIGRATIONS_DIR;
 const database = await resolveDevDatabase(process.env);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 try {
@@ -34,17 +42,17 @@ try {
 async function run(url: string): Promise<number> {
   switch (command) {
     case 'deploy': {
-      const { applied } = await applyMigrations({ url });
+      const { applied } = await applyMigrations({ url, migrationsDir });
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
       return 0;
     }
     case 'dev': {
-      const created = await createMigration({ url, name: values.name ?? '' });
+      const created = await createMigration({ url, migrationsDir, name: values.name ?? '' });
       console.log(created ? `Created and applied ${created}` : 'No schema changes.');
       return 0;
     }
     default: {
-      const status = await getMigrationStatus({ url });
+      const status = await getMigrationStatus({ url, migrationsDir });
       for (const label of ['applied', 'pending', 'failed', 'modified'] as const) {
         console.log(`${label}: ${status[label].join(', ') || '-'}`);
       }
