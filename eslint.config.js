@@ -34,6 +34,7 @@ export default tseslint.config(
     files: [
       'apps/server/src/server.ts',
       'packages/db/src/cli/**',
+      'apps/server/src/cli/**',
       'packages/db/src/testing/**',
       'bench/**',
       '**/*.config.ts',
