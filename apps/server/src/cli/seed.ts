@@ -26,7 +26,11 @@ try {
 }
 const password = process.env.SEED_PASSWORD ?? defaultPassword;
 
-const database = await resolveDevDatabase(process.env);
+// The database `pnpm dev` uses, with the same embedded-database settings as the server.
+const database = await resolveDevDatabase(
+  { DATABASE_URL: config.databaseUrl, EMBEDDED_DB_PORT: config.embeddedDb.port?.toString() },
+  { dataDir: config.embeddedDb.dataDir },
+);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 const db = createDatabaseClient({
   url: database.url,
