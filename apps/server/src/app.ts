@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import { enableGracefulClose } from './graceful-close.js';
 import { pino } from 'pino';
-import type { AppConfig } from './config.js';
+import { servicesConfig, type AppConfig } from './config.js';
 import { docsRoutes } from './plugins/docs.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerProblemHandlers } from './plugins/problems.js';
@@ -140,16 +140,7 @@ export async function buildApp(
   const services = createServices({
     db,
     clock,
-    config: {
-      bcryptCost: config.bcryptCost,
-      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      accessTokens: {
-        secret: config.jwt.secret,
-        issuer: config.jwt.issuer,
-        audience: config.jwt.audience,
-        ttlSeconds: config.jwt.ttlSeconds,
-      },
-    },
+    config: servicesConfig(config),
   });
 
   await app.register(helmet, {

@@ -1,3 +1,4 @@
+import type { ServicesConfig } from '@tasks/api';
 import { z } from 'zod';
 
 /** Used only outside production, and announced loudly at boot when it is. */
@@ -194,5 +195,19 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       redisKeyPrefix: values.RATE_LIMIT_REDIS_PREFIX,
     },
     logLevel: values.LOG_LEVEL,
+  };
+}
+
+/** What the API's services need from the configuration. */
+export function servicesConfig(config: AppConfig): ServicesConfig {
+  return {
+    bcryptCost: config.bcryptCost,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    accessTokens: {
+      secret: config.jwt.secret,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ttlSeconds: config.jwt.ttlSeconds,
+    },
   };
 }

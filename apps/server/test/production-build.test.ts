@@ -2,84 +2,28 @@
  * The production path: `pnpm build` output run by plain `node` with NODE_ENV=production, as
  * `pnpm start` and the image run it (no tsx, no embedded database, no development defaults).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './spawn-server.js';
+import { runToExit, spawnServer } from './spawn-server.js';
 
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
 const migrationsDir = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
 const jwtSecret = 'production-test-secret-0123456789-abcdefghij';
 
-interface Exited {
-  code: number | null;
-  output: string;
-}
+/** REDIS_URL would share rate-limit counters with other test files running at the same time. */
+const isolated = (env: Record<string, string | undefined>) => ({ REDIS_URL: undefined, ...env });
 
-/** This process's environment with `env` applied; `undefined` removes a variable. */
-function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  // REDIS_URL would share rate-limit counters with other test files running at the same time.
-  const merged: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: undefined, ...env };
-  for (const [name, value] of Object.entries(merged)) {
-    if (value === undefined) Reflect.deleteProperty(merged, name);
-  }
-  return merged;
-}
-
-/** Runs `node <script> ...args` from apps/server to completion. */
-function runToExit(args: string[], env: Record<string, string | undefined>): Promise<Exited> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: serverDir, env: childEnv(env) });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      resolve({ code, output });
-    });
-  });
-}
+/** `node <script>` from the build, to completion. */
+const runBuilt = (args: string[], env: Record<string, string | undefined>) =>
+  runToExit(args, isolated(env));
 
 /** `node dist/server.js` on a free port, once `/ready` answers 200. */
-async function startBuiltServer(env: Record<string, string | undefined>) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: serverDir,
-    env: childEnv({ ...env, HOST: '127.0.0.1', PORT: String(port) }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    const status = await fetch(`${baseUrl}/ready`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server never became ready:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    baseUrl,
-    output: () => output,
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+const startBuiltServer = (env: Record<string, string | undefined>) =>
+  spawnServer(isolated(env), { args: ['dist/server.js'], readyWithinMs: 30_000 });
 
 const postJson = (body: unknown) => ({
   method: 'POST',
@@ -133,7 +77,7 @@ describe('production build', () => {
   });
 
   it('refuses to start in production without JWT_SECRET', async () => {
-    const { code, output } = await runToExit(['dist/server.js'], {
+    const { code, output } = await runBuilt(['dist/server.js'], {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/never-used',
       JWT_SECRET: undefined,
@@ -150,12 +94,12 @@ describe('production build', () => {
       .map((entry) => entry.name)
       .sort();
 
-    const deploy = await runToExit(['dist/migrate.js'], {
+    const deploy = await runBuilt(['dist/migrate.js'], {
       NODE_ENV: 'production',
       DATABASE_URL: url,
     });
     expect(deploy).toEqual({ code: 0, output: `Applied: ${folders.join(', ')}\n` });
-    const status = await runToExit(['dist/migrate.js', 'status'], {
+    const status = await runBuilt(['dist/migrate.js', 'status'], {
       NODE_ENV: 'production',
       DATABASE_URL: url,
     });
@@ -164,7 +108,7 @@ describe('production build', () => {
   });
 
   it('refuses to migrate in production without DATABASE_URL', async () => {
-    const { code, output } = await runToExit(['dist/migrate.js'], {
+    const { code, output } = await runBuilt(['dist/migrate.js'], {
       NODE_ENV: 'production',
       DATABASE_URL: undefined,
     });

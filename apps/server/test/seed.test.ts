@@ -1,13 +1,10 @@
 /** `pnpm db:seed`: the demo account and its tasks, idempotent, usable through the real API. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createDatabaseClient, type PrismaClient } from '@tasks/db';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-
-const serverDir = fileURLToPath(new URL('..', import.meta.url));
+import { runToExit } from './spawn-server.js';
 
 let database: TestDatabase;
 let db: PrismaClient;
@@ -21,28 +18,13 @@ afterAll(async () => {
 });
 
 /** The CLI as `pnpm db:seed` runs it, against the test database. */
-function seed(): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: database.url,
-      DB_POOL_SIZE: String(database.poolSize),
-      BCRYPT_COST: '4',
-    };
-    delete env.SEED_PASSWORD;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/seed.ts'], {
-      cwd: serverDir,
-      env,
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      resolve({ code, output });
-    });
+const seed = () =>
+  runToExit(['--import', 'tsx', 'src/cli/seed.ts'], {
+    DATABASE_URL: database.url,
+    DB_POOL_SIZE: String(database.poolSize),
+    BCRYPT_COST: '4',
+    SEED_PASSWORD: undefined,
   });
-}
 
 /** Everything the seed writes, in a comparable form. */
 async function snapshot() {

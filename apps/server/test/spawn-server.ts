@@ -1,6 +1,6 @@
 /**
- * The server as its own process, started the way `pnpm dev` starts it (`src/server.ts`), for tests
- * and benchmarks that need a real process: zero-setup start, signals, several instances.
+ * The server (or one of its CLIs) as its own process, for tests and benchmarks that need a real
+ * process: zero-setup start, signals, several instances, the production bundle, the seed.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -16,6 +16,40 @@ export async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** This process's environment with `env` applied; a variable set to `undefined` is removed. */
+export function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [name, value] of Object.entries(merged)) {
+    if (value === undefined) Reflect.deleteProperty(merged, name);
+  }
+  return merged;
+}
+
+export interface Exited {
+  code: number | null;
+  output: string;
+}
+
+/** Runs `node ...args` in apps/server to completion, collecting what it printed. */
+export function runToExit(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: serverDir, env: childEnv(env) });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      resolve({ code, output });
+    });
+  });
+}
+
 export interface SpawnedServer {
   baseUrl: string;
   /** Everything the process printed so far. */
@@ -25,22 +59,17 @@ export interface SpawnedServer {
 }
 
 /**
- * Starts the server with the given environment (merged over this process's, minus the variables
- * set to `undefined`) on a free port and waits until `/ready` answers 200.
+ * Starts the server with the given environment (see `childEnv`) on a free port and waits until
+ * `/ready` answers 200. `args` default to the sources through tsx, as `pnpm dev` runs them.
  */
 export async function spawnServer(
   env: Record<string, string | undefined>,
-  { readyWithinMs = 90_000 } = {},
+  { readyWithinMs = 90_000, args = ['--import', 'tsx', 'src/server.ts'] } = {},
 ): Promise<SpawnedServer> {
   const port = await freePort();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: String(port) };
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) Reflect.deleteProperty(childEnv, name);
-    else childEnv[name] = value;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, args, {
     cwd: serverDir,
-    env: childEnv,
+    env: childEnv({ HOST: '127.0.0.1', ...env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -9,7 +9,7 @@ import {
   resolveDevDatabase,
   type PrismaClient,
 } from '@tasks/db';
-import { ConfigError, loadConfig, type AppConfig } from '../config.js';
+import { ConfigError, loadConfig, servicesConfig, type AppConfig } from '../config.js';
 import { demoTasks, type DemoTask } from './demo-tasks.js';
 
 const demoEmail = 'demo@example.com';
@@ -72,16 +72,7 @@ async function ensureDemoUser(client: PrismaClient): Promise<{ userId: string; i
   const services = createServices({
     db: client,
     clock: systemClock,
-    config: {
-      bcryptCost: config.bcryptCost,
-      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      accessTokens: {
-        secret: config.jwt.secret,
-        issuer: config.jwt.issuer,
-        audience: config.jwt.audience,
-        ttlSeconds: config.jwt.ttlSeconds,
-      },
-    },
+    config: servicesConfig(config),
   });
   const caller = createCaller(
     createContext(services, {
