@@ -114,3 +114,33 @@ describe('a second signal', () => {
     expect(server.output()).toContain('second signal');
   }, 30_000);
 });
+
+describe('a database failure during a request', () => {
+  it('answers 503 problem+json and logs the error under the request id', async () => {
+    const doomed = await createTestDatabase();
+    const server = await spawnServer({ ...serverEnv(), DATABASE_URL: doomed.url });
+    try {
+      const credentials = { email: 'doomed@example.com', password: 'correct horse battery' };
+      expect((await post(server.baseUrl, '/auth/register', credentials)).status).toBe(201);
+      await doomed.drop();
+
+      const response = await post(server.baseUrl, '/auth/login', credentials);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      const requestId = response.headers.get('x-request-id') ?? '';
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(requestId));
+      // The failure itself (with its database cause) and the request line both carry the id.
+      expect(lines.some((line) => line.includes('"level":50') && line.includes('"err"'))).toBe(
+        true,
+      );
+      expect(
+        lines.some((line) => line.includes('"msg":"request"') && line.includes('"status":503')),
+      ).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});

@@ -99,6 +99,25 @@ describe('database errors not handled by a service', () => {
     expect(toApiError(prismaError('P2010'))).toMatchObject({ apiCode: 'INTERNAL', status: 500 });
   });
 
+  it('maps a database that is gone or unreachable (driver adapter errors) to 503', () => {
+    const adapterError = (cause: Record<string, unknown>) =>
+      prismaError('P2010', { driverAdapterError: { name: 'DriverAdapterError', cause } });
+    for (const cause of [
+      { kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5432 },
+      { kind: 'DatabaseDoesNotExist', originalCode: '3D000' },
+      { kind: 'postgres', originalCode: '57P01' },
+      { kind: 'postgres', originalCode: '08006' },
+    ]) {
+      expect(toApiError(adapterError(cause))).toMatchObject({
+        apiCode: 'SERVICE_UNAVAILABLE',
+        status: 503,
+      });
+    }
+    expect(toApiError(adapterError({ kind: 'postgres', originalCode: '42601' }))).toMatchObject({
+      apiCode: 'INTERNAL',
+    });
+  });
+
   it('reaches the caller mapped when thrown inside a procedure', () => {
     const wrapped = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: prismaError('P2003') });
     expect(toApiError(wrapped)).toMatchObject({ apiCode: 'CONFLICT', status: 409 });

@@ -91,7 +91,7 @@ export function validationError(errors: FieldError[]): ApiError {
   return new ApiError('VALIDATION_FAILED', detail, { errors });
 }
 
-/** Driver-level codes and Prisma codes that mean "the database cannot be reached right now". */
+/** Prisma codes and Node socket codes that mean "the database cannot be reached right now". */
 const unavailableCodes = new Set([
   'P1001',
   'P1002',
@@ -101,16 +101,40 @@ const unavailableCodes = new Set([
   'ECONNREFUSED',
   'ETIMEDOUT',
   'ECONNRESET',
-  '57P01',
-  '57P03',
-  '53300',
 ]);
+
+/** What the driver adapter (Prisma 7) reports when the database, not the query, is the problem. */
+const unavailableAdapterKinds = new Set([
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TlsConnectionError',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of an unavailable server: connection exceptions (08), insufficient
+ * resources (53), operator intervention such as shutdown or a cancelled statement (57), system
+ * errors (58) and a database that is gone (3D000).
+ */
+const unavailableSqlState = /^(08|53|57|58)|^3D000$/;
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
-  const cause = (error as { cause?: unknown } | null)?.cause;
+  const details = error as {
+    code?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
+  } | null;
+  if (typeof details?.code === 'string' && unavailableCodes.has(details.code)) return true;
+  const adapterCause = details?.meta?.driverAdapterError?.cause;
+  if (typeof adapterCause?.kind === 'string' && unavailableAdapterKinds.has(adapterCause.kind)) {
+    return true;
+  }
+  const sqlState = adapterCause?.originalCode;
+  if (typeof sqlState === 'string' && unavailableSqlState.test(sqlState)) return true;
+  const cause = details?.cause;
   return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
 }
 
