@@ -1,0 +1,59 @@
+import type { AppRouter, ErrorCode, RouterInputs, RouterOutputs } from '@tasks/api';
+import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import { refreshLink, type AccessTokenContext } from './refresh-link.js';
+
+// Types only: `@tasks/api` is a devDependency, and nothing of the server reaches a bundle.
+export type { AppRouter, ErrorCode, RouterInputs, RouterOutputs };
+
+export interface TasksClientOptions {
+  /** The tRPC endpoint, e.g. `https://api.example.com/trpc`. */
+  url: string;
+  /** Read before every request (batch); return null when signed out. */
+  getAccessToken: () => string | null | Promise<string | null>;
+  /**
+   * Called once when a call is answered `UNAUTHENTICATED` (concurrent 401s share the call). It
+   * obtains a new access token, stores it where `getAccessToken` reads it, and resolves to it, or
+   * to null when the session cannot be renewed. The failed call is retried once with that token.
+   * Where the refresh token lives is the application's choice; `auth.refresh` of this client is one
+   * way to use it (a 401 of `auth.refresh` itself never triggers a refresh).
+   */
+  refresh?: () => Promise<string | null>;
+  /** The session is over: `refresh` is missing, resolved to null or threw. Sign the user out here. */
+  onUnauthorized?: () => void;
+}
+
+export type TasksClient = TRPCClient<AppRouter>;
+
+/** A tRPC failure, with `data.code` from the error catalogue, `data.httpStatus` and field errors. */
+export type TasksClientError = TRPCClientError<AppRouter>;
+
+export function isTasksClientError(error: unknown): error is TasksClientError {
+  return error instanceof TRPCClientError;
+}
+
+/** Typed client of the Tasks API over `/trpc`: superjson (Dates stay Dates), batched requests. */
+export function createTasksClient({
+  url,
+  getAccessToken,
+  refresh,
+  onUnauthorized,
+}: TasksClientOptions): TasksClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      refreshLink({ refresh, onUnauthorized }),
+      httpBatchLink({
+        url,
+        transformer: superjson,
+        async headers({ opList }) {
+          // A batch holding a retry goes out with the refreshed token the retry carries.
+          const retried = opList
+            .map((op) => (op.context as AccessTokenContext).accessToken)
+            .find((token) => token !== undefined);
+          const token = retried ?? (await getAccessToken());
+          return token === null ? {} : { authorization: `Bearer ${token}` };
+        },
+      }),
+    ],
+  });
+}
