@@ -128,6 +128,11 @@ describe('a database failure during a request', () => {
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       const requestId = response.headers.get('x-request-id') ?? '';
+      // The request line is written once the response has gone out: give the log a moment.
+      const logged = (text: string) => server.output().includes(text);
+      for (let waited = 0; waited < 5_000 && !logged('"status":503'); waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const lines = server
         .output()
         .split('\n')
