@@ -18,9 +18,6 @@ export default defineConfig({
         // Browser code: exercised by the end-to-end test in Chromium, out of reach of v8 in Node.
         'apps/web/**',
         'packages/*/src/index.ts',
-        // The web app runs in Chromium (apps/web/test drives it), where node's v8 coverage does
-        // not reach.
-        'apps/web/**',
       ],
       thresholds: {
         lines: 85,

@@ -1,0 +1,28 @@
+import { createTasksClient } from '@tasks/client';
+import { apiUrl } from './config.js';
+import { session } from './session.js';
+
+/** Called when the session cannot be renewed any more; main.ts shows the sign-in form. */
+let sessionEnded: () => void = () => undefined;
+
+export function onSessionEnded(listener: () => void): void {
+  sessionEnded = listener;
+}
+
+export const api = createTasksClient({
+  url: `${apiUrl}/trpc`,
+  getAccessToken: () => session.get()?.accessToken ?? null,
+  // Access tokens live 15 minutes: on a 401 the client spends the refresh token once for a new
+  // pair and retries the call with it.
+  async refresh() {
+    const refreshToken = session.get()?.refreshToken;
+    if (!refreshToken) return null;
+    const pair = await api.auth.refresh.mutate({ refreshToken });
+    session.update(pair);
+    return pair.accessToken;
+  },
+  onUnauthorized() {
+    session.set(null);
+    sessionEnded();
+  },
+});

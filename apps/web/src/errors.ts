@@ -1,0 +1,71 @@
+import { isTasksClientError, type ErrorCode } from '@tasks/client';
+
+/** What the user reads for each code of the API's error catalogue. */
+export const messages: Record<ErrorCode, string> = {
+  MALFORMED_JSON:
+    'The app sent a request the server could not read. Reload the page and try again.',
+  UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
+  INVALID_CREDENTIALS: 'That email and password do not match an account.',
+  TASK_NOT_FOUND: 'That task no longer exists. It may have been deleted elsewhere.',
+  NOT_FOUND: 'That item no longer exists.',
+  ROUTE_NOT_FOUND: 'The server does not know this request. The app may be out of date: reload it.',
+  METHOD_NOT_ALLOWED:
+    'The server refused this kind of request. The app may be out of date: reload it.',
+  EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
+  CONFLICT: 'This conflicts with existing data.',
+  PRECONDITION_FAILED:
+    'This task was changed elsewhere in the meantime. It has been reloaded: try again.',
+  PAYLOAD_TOO_LARGE: 'That is too much text to save.',
+  UNSUPPORTED_MEDIA_TYPE:
+    'The app sent a request the server could not read. Reload the page and try again.',
+  VALIDATION_FAILED: 'Some fields need another look.',
+  IDEMPOTENCY_KEY_REUSED: 'This request was already sent with different content. Try again.',
+  RATE_LIMITED: 'Too many attempts. Wait a minute and try again.',
+  INTERNAL: 'Something went wrong on our side. Try again in a moment.',
+  SERVICE_UNAVAILABLE: 'The service is busy or briefly unavailable. Try again in a moment.',
+};
+
+/** Field-level messages, in the user's words, keyed by the validator's issue code. */
+const fieldMessages: Record<string, Record<string, string>> = {
+  email: { default: 'Enter a valid email address.' },
+  password: {
+    too_small: 'Use at least 8 characters.',
+    too_big: 'Use at most 128 characters.',
+    default: 'Enter a valid password.',
+  },
+  title: {
+    too_small: 'Give the task a title.',
+    too_big: 'Keep the title under 200 characters.',
+    default: 'Enter a valid title.',
+  },
+};
+
+export interface DescribedError {
+  code: ErrorCode | 'NETWORK';
+  message: string;
+  /** Field name (the input's `path`) to message. */
+  fields: Record<string, string>;
+}
+
+function fieldMessage(path: string, code: string, fallback: string): string {
+  const known = fieldMessages[path];
+  return known?.[code] ?? known?.default ?? fallback;
+}
+
+/** Any failure of a call, as what to show: the catalogue message, plus messages per field. */
+export function describeError(error: unknown): DescribedError {
+  if (isTasksClientError(error) && error.data) {
+    const { code } = error.data;
+    const fields: Record<string, string> = {};
+    for (const issue of error.data.errors ?? []) {
+      fields[issue.path] ??= fieldMessage(issue.path, issue.code, issue.message);
+    }
+    return { code, message: messages[code], fields };
+  }
+  // No catalogue code: the request never got an answer from the API (offline, CORS, server down).
+  return {
+    code: 'NETWORK',
+    message: 'Cannot reach the server. Check your connection and try again.',
+    fields: {},
+  };
+}
