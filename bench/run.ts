@@ -8,16 +8,15 @@
  * Env: DATABASE_URL (server to create the database on), BENCH_DURATION (seconds per run, 5),
  * BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated workload ids).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import bcrypt from 'bcrypt';
-import pg from 'pg';
+import { spawnServer } from '../apps/server/test/spawn-server.js';
+import { createPasswordHasher } from '../packages/api/src/security/passwords.js';
 import { applyMigrations } from '../packages/db/src/index.js';
+import { withClient } from '../packages/db/src/with-client.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench', 'results');
@@ -34,16 +33,6 @@ const taskCount = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Database
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `tasks_bench_${randomBytes(4).toString('hex')}`;
@@ -66,8 +55,8 @@ interface Seeded {
 
 /** One user owning `count` tasks, one second apart, statuses in turn. */
 async function seed(url: string, count: number): Promise<Seeded> {
-  const prehashed = createHash('sha256').update(password, 'utf8').digest('base64');
-  const passwordHash = await bcrypt.hash(prehashed, 10);
+  // Hashed exactly as registration hashes it, so both servers accept the same login.
+  const passwordHash = await createPasswordHasher(10).hash(password);
   return withClient(url, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO "User" (id, email, "passwordHash", "updatedAt")
@@ -96,14 +85,6 @@ async function seed(url: string, count: number): Promise<Seeded> {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
 interface Server {
   name: string;
   baseUrl: string;
@@ -112,68 +93,25 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/**
- * As apps/server/test/spawn-server.ts, but keeping the child so its peak RSS can be read from
- * /proc (the process is node itself, not a wrapper).
- */
+/** A server process on a free port, ready; its output is printed when it stops. */
 async function startServer(
   name: string,
-  {
-    cwd,
-    args,
-    env: extra,
-    readyPath,
-  }: {
-    cwd: string;
-    args: string[];
-    env: Record<string, string>;
-    readyPath: string;
-  },
+  options: { cwd: string; args: string[]; env: Record<string, string>; readyPath: string },
 ): Promise<Server> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, args, {
-    cwd,
-    env: { ...process.env, HOST: '127.0.0.1', ...extra, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      resolve();
-    }),
-  );
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
-    const status = await fetch(`${baseUrl}${readyPath}`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${name} never became ready:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const { env: serverEnv, ...spawnOptions } = options;
+  const server = await spawnServer(serverEnv, spawnOptions);
   return {
     name,
-    baseUrl,
+    baseUrl: server.baseUrl,
     async peakRssMiB() {
-      const status = await readFile(`/proc/${String(child.pid)}/status`, 'utf8').catch(() => '');
+      const status = await readFile(`/proc/${String(server.pid)}/status`, 'utf8').catch(() => '');
       const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
       return kib ? Number(kib) / 1024 : NaN;
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      if (output.trim()) console.error(`--- ${name} output ---\n${output.trim()}`);
+      await server.stop();
+      const output = server.output().trim();
+      if (output) console.error(`--- ${name} output ---\n${output}`);
     },
   };
 }

@@ -52,6 +52,8 @@ export function runToExit(
 
 export interface SpawnedServer {
   baseUrl: string;
+  /** The node process itself (no wrapper), e.g. for reading its memory from /proc. */
+  pid: number | undefined;
   /** Everything the process printed so far. */
   output(): string;
   /** Sends the signal and resolves with the exit code. */
@@ -59,16 +61,22 @@ export interface SpawnedServer {
 }
 
 /**
- * Starts the server with the given environment (see `childEnv`) on a free port and waits until
- * `/ready` answers 200. `args` default to the sources through tsx, as `pnpm dev` runs them.
+ * Starts a server with the given environment (see `childEnv`) on a free port and waits until
+ * `readyPath` answers 200. By default it is this app's sources through tsx, as `pnpm dev` runs
+ * them; `args` and `cwd` start another one (the built bundle, the benchmark's baseline).
  */
 export async function spawnServer(
   env: Record<string, string | undefined>,
-  { readyWithinMs = 90_000, args = ['--import', 'tsx', 'src/server.ts'] } = {},
+  {
+    readyWithinMs = 90_000,
+    args = ['--import', 'tsx', 'src/server.ts'],
+    cwd = serverDir,
+    readyPath = '/ready',
+  } = {},
 ): Promise<SpawnedServer> {
   const port = await freePort();
   const child = spawn(process.execPath, args, {
-    cwd: serverDir,
+    cwd,
     env: childEnv({ HOST: '127.0.0.1', ...env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,7 +93,7 @@ export async function spawnServer(
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    const status = await fetch(`${baseUrl}/ready`).then(
+    const status = await fetch(`${baseUrl}${readyPath}`).then(
       (response) => response.status,
       () => 0,
     );
@@ -99,6 +107,7 @@ export async function spawnServer(
 
   return {
     baseUrl,
+    pid: child.pid,
     output: () => output,
     stop(signal = 'SIGTERM') {
       child.kill(signal);
