@@ -90,13 +90,17 @@ describe('/trpc with a real @trpc/client', () => {
     const owner = await signUpOverTrpc('trpc-owner@example.com');
     const intruder = await signUpOverTrpc('trpc-intruder@example.com');
     const task = await owner.tasks.create.mutate({ title: 'mine' });
-    const attempts = [
-      intruder.tasks.get.query({ id: task.id }),
-      intruder.tasks.update.mutate({ id: task.id, title: 'stolen' }),
-      intruder.tasks.delete.mutate({ id: task.id }),
-    ];
-    for (const attempt of attempts) {
-      expect(errorData(await attempt.catch((error: unknown) => error))).toMatchObject({
+    // All three are sent at once (the link batches them), so each rejection is caught where it
+    // is made: awaiting them one by one would leave a later one unhandled if it settles first.
+    const errors = await Promise.all(
+      [
+        intruder.tasks.get.query({ id: task.id }),
+        intruder.tasks.update.mutate({ id: task.id, title: 'stolen' }),
+        intruder.tasks.delete.mutate({ id: task.id }),
+      ].map((attempt) => attempt.catch((error: unknown) => error)),
+    );
+    for (const error of errors) {
+      expect(errorData(error)).toMatchObject({
         code: 'TASK_NOT_FOUND',
         httpStatus: 404,
       });
