@@ -1,13 +1,21 @@
 /**
- * `pnpm bench`: the API against a hand-written baseline (bench/baseline/server.ts), both on a
- * fresh, migrated and seeded database of their own on DATABASE_URL's server (default: the local
- * PostgreSQL). Every workload runs against API then baseline, interleaved A B A B, and the table
- * prints the median of the rounds next to the ratio: the machine is shared and noisy, so only
- * ratios measured in one run are comparable. Written to bench/results/latest.md.
+ * `pnpm bench`: the API against a hand-written baseline (bench/baseline/server.ts), both on one
+ * fresh, migrated and seeded database: on DATABASE_URL's server when it is set, else on an
+ * embedded PGlite started here (what `pnpm dev` uses without DATABASE_URL). Every workload runs
+ * against API then baseline, interleaved A B A B, and the table prints the median of the rounds
+ * next to the ratio: the machine is shared and noisy, so only ratios measured in one run are
+ * comparable. CPU time per request (from /proc) is the figure least disturbed by that noise.
+ * Written to bench/results/latest.md, with every target of the performance issue as met or not.
+ *
+ * The API runs as production runs it: the esbuild bundle (`pnpm build`, done here first) under
+ * `node --enable-source-maps`, NODE_ENV=production.
  *
  * Env: DATABASE_URL (server to create the database on), BENCH_DURATION (seconds per run, 5),
- * BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated workload ids).
+ * BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated workload ids),
+ * BENCH_BIG_TASKS (tasks of W7's user, 1 000 000), BENCH_PROFILE=1 (each server writes a V8 CPU
+ * profile to bench/results/profiles/<server>/).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,32 +23,60 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { spawnServer } from '../apps/server/test/spawn-server.js';
 import { createPasswordHasher } from '../packages/api/src/security/passwords.js';
-import { applyMigrations } from '../packages/db/src/index.js';
+import { encodeCursor } from '../packages/api/src/services/task-service.js';
+import {
+  applyMigrations,
+  embeddedPoolSize,
+  startEmbeddedPostgres,
+} from '../packages/db/src/index.js';
 import { withClient } from '../packages/db/src/with-client.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench', 'results');
 const env = process.env;
-const adminUrl = env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const durationSeconds = Number(env.BENCH_DURATION ?? 5);
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const connections = Number(env.BENCH_CONNECTIONS ?? 32);
 const only = env.BENCH_ONLY?.split(',').map((id) => id.trim());
-const email = 'bench@example.com';
+const profile = env.BENCH_PROFILE === '1';
 const password = 'correct horse battery';
 const jwtSecret = randomBytes(32).toString('base64url');
 const taskCount = 10_000;
+const bigTaskCount = Number(env.BENCH_BIG_TASKS ?? 1_000_000);
+const pageSize = 50;
+/** W7 reads this page of the big user's list. */
+const deepPage = 2_000;
 
 // ---------------------------------------------------------------------------------------------
 // Database
 
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+interface BenchDatabase {
+  /** How the table names it. */
+  description: string;
+  url: string;
+  poolSize: number;
+  drop(): Promise<void>;
+}
+
+async function createDatabase(): Promise<BenchDatabase> {
+  if (!env.DATABASE_URL) {
+    const embedded = await startEmbeddedPostgres();
+    return {
+      description: 'embedded PGlite (no DATABASE_URL)',
+      url: embedded.url,
+      poolSize: embeddedPoolSize,
+      drop: () => embedded.stop(),
+    };
+  }
+  const adminUrl = env.DATABASE_URL;
   const name = `tasks_bench_${randomBytes(4).toString('hex')}`;
   await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
+    description: `PostgreSQL at ${url.host}`,
     url: url.toString(),
+    poolSize: 10,
     drop: () =>
       withClient(adminUrl, (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
@@ -48,13 +84,14 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
   };
 }
 
-interface Seeded {
-  userId: string;
+interface SeededUser {
+  email: string;
+  /** Up to 1 000 of its task ids, in random order. */
   taskIds: string[];
 }
 
-/** One user owning `count` tasks, one second apart, statuses in turn. */
-async function seed(url: string, count: number): Promise<Seeded> {
+/** A user owning `count` tasks, one second apart, statuses in turn. */
+async function seedUser(url: string, email: string, count: number): Promise<SeededUser> {
   // Hashed exactly as registration hashes it, so both servers accept the same login.
   const passwordHash = await createPasswordHasher(10).hash(password);
   return withClient(url, async (client) => {
@@ -73,21 +110,44 @@ async function seed(url: string, count: number): Promise<Seeded> {
        FROM generate_series(1, $2::int) AS i`,
       [userId, count],
     );
-    await client.query('ANALYZE');
+    await client.query('ANALYZE "Task"');
     const ids = await client.query<{ id: string }>(
       'SELECT id FROM "Task" WHERE "ownerId" = $1 ORDER BY random() LIMIT 1000',
       [userId],
     );
-    return { userId, taskIds: ids.rows.map((row) => row.id) };
+    return { email, taskIds: ids.rows.map((row) => row.id) };
+  });
+}
+
+/** The cursor that asks for page `page` of `email`'s default listing (newest first). */
+async function cursorOfPage(url: string, email: string, page: number): Promise<string> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ id: string; createdAt: Date }>(
+      `SELECT t.id, t."createdAt" FROM "Task" t JOIN "User" u ON u.id = t."ownerId"
+       WHERE u.email = $1 ORDER BY t."createdAt" DESC, t.id DESC OFFSET $2 LIMIT 1`,
+      [email, (page - 1) * pageSize - 1],
+    );
+    const last = rows[0];
+    if (!last) throw new Error(`${email} has fewer than ${page} pages`);
+    return encodeCursor('createdAt', 'desc', last);
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Servers
 
+/** With BENCH_PROFILE=1, node writes the server's CPU profile when it exits. */
+const profilerFlags = (server: string) =>
+  profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'profiles', server)}`] : [];
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const clockTicksPerSecond = 100;
+
 interface Server {
   name: string;
   baseUrl: string;
+  /** CPU time (user + system) the process used so far, in microseconds. */
+  cpuMicros(): Promise<number>;
   /** Peak resident set size so far (VmHWM), in MiB. */
   peakRssMiB(): Promise<number>;
   stop(): Promise<void>;
@@ -100,12 +160,19 @@ async function startServer(
 ): Promise<Server> {
   const { env: serverEnv, ...spawnOptions } = options;
   const server = await spawnServer(serverEnv, spawnOptions);
+  const procFile = (file: string) =>
+    readFile(`/proc/${String(server.pid)}/${file}`, 'utf8').catch(() => '');
   return {
     name,
     baseUrl: server.baseUrl,
+    async cpuMicros() {
+      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+      const fields = (await procFile('stat')).split(') ')[1]?.split(' ') ?? [];
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      return (ticks / clockTicksPerSecond) * 1e6;
+    },
     async peakRssMiB() {
-      const status = await readFile(`/proc/${String(server.pid)}/status`, 'utf8').catch(() => '');
-      const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+      const kib = /VmHWM:\s+(\d+) kB/.exec(await procFile('status'))?.[1];
       return kib ? Number(kib) / 1024 : NaN;
     },
     async stop() {
@@ -116,7 +183,7 @@ async function startServer(
   };
 }
 
-async function login(server: Server): Promise<string> {
+async function login(server: Server, email: string): Promise<string> {
   const response = await fetch(`${server.baseUrl}/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -124,17 +191,20 @@ async function login(server: Server): Promise<string> {
   });
   const body = (await response.json()) as { accessToken?: string };
   if (response.status !== 200 || !body.accessToken) {
-    throw new Error(`${server.name}: login answered ${response.status}`);
+    throw new Error(`${server.name}: login of ${email} answered ${response.status}`);
   }
   return body.accessToken;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Workloads: add one by appending to `workloads`.
+// Workloads: add one by appending to `defineWorkloads`.
 
 interface Target {
   server: Server;
+  /** Access token of the 10 000-task user. */
   token: string;
+  /** Access token of W7's big user. */
+  bigUserToken: string;
 }
 
 interface Workload {
@@ -142,6 +212,13 @@ interface Workload {
   label: string;
   /** Defaults to BENCH_CONNECTIONS. */
   connections?: number;
+  /** Served by the API only (tRPC): the row has no baseline figures. */
+  apiOnly?: boolean;
+  /**
+   * Another load running at the same time, whose latency the row does not report (W8 measures
+   * `/health` while logins run).
+   */
+  background?: (target: Target) => autocannon.Options;
   /** The autocannon options for one server (url, method, headers, body or requests). */
   options(target: Target): autocannon.Options;
 }
@@ -152,9 +229,29 @@ const pick = <T>(items: T[]): T => {
   return item;
 };
 
-function defineWorkloads(seeded: Seeded): Workload[] {
+/** A tRPC GET of `tasks.get` for each id, batched into one request when there are several. */
+function trpcTaskReads(ids: string[]): string {
+  const inputs = ids.map((id) => ({ json: { id } }));
+  if (inputs.length === 1) {
+    return `/trpc/tasks.get?input=${encodeURIComponent(JSON.stringify(inputs[0]))}`;
+  }
+  const batch = Object.fromEntries(inputs.map((input, index) => [index, input]));
+  return `/trpc/${ids.map(() => 'tasks.get').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(batch))}`;
+}
+
+const trpcBatchSize = 10;
+
+function defineWorkloads(user: SeededUser, bigUser: SeededUser, deepCursor: string): Workload[] {
   const json = { 'content-type': 'application/json' };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const loginLoad: Workload['options'] = ({ server }) => ({
+    url: `${server.baseUrl}/auth/login`,
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email: user.email, password }),
+  });
+  // bcrypt (cost 10) runs on libuv's 4 threads: more connections only queue.
+  const loginConnections = 8;
   return [
     {
       id: 'W1',
@@ -163,15 +260,15 @@ function defineWorkloads(seeded: Seeded): Workload[] {
         url: server.baseUrl,
         headers: bearer(token),
         requests: [
-          { setupRequest: (request) => ({ ...request, path: `/tasks/${pick(seeded.taskIds)}` }) },
+          { setupRequest: (request) => ({ ...request, path: `/tasks/${pick(user.taskIds)}` }) },
         ],
       }),
     },
     {
       id: 'W2',
-      label: 'GET /tasks?limit=50',
+      label: `GET /tasks?limit=${pageSize}`,
       options: ({ server, token }) => ({
-        url: `${server.baseUrl}/tasks?limit=50`,
+        url: `${server.baseUrl}/tasks?limit=${pageSize}`,
         headers: bearer(token),
       }),
     },
@@ -196,46 +293,97 @@ function defineWorkloads(seeded: Seeded): Workload[] {
           {
             setupRequest: (request) => ({
               ...request,
-              path: `/tasks/${pick(seeded.taskIds)}`,
+              path: `/tasks/${pick(user.taskIds)}`,
               body: JSON.stringify({ status: pick(['open', 'in_progress', 'done']) }),
             }),
           },
         ],
       }),
     },
+    { id: 'W5', label: 'POST /auth/login', connections: loginConnections, options: loginLoad },
     {
-      id: 'W5',
-      label: 'POST /auth/login',
-      // bcrypt (cost 10) runs on libuv's 4 threads: more connections only queue.
-      connections: 8,
-      options: ({ server }) => ({
-        url: `${server.baseUrl}/auth/login`,
-        method: 'POST',
-        headers: json,
-        body: JSON.stringify({ email, password }),
+      id: 'W6',
+      label: 'GET /trpc/tasks.get',
+      apiOnly: true,
+      options: ({ server, token }) => ({
+        url: server.baseUrl,
+        headers: bearer(token),
+        requests: [
+          {
+            setupRequest: (request) => ({ ...request, path: trpcTaskReads([pick(user.taskIds)]) }),
+          },
+        ],
       }),
+    },
+    {
+      id: 'W6b',
+      label: `GET /trpc/tasks.get x${trpcBatchSize} batched`,
+      apiOnly: true,
+      options: ({ server, token }) => ({
+        url: server.baseUrl,
+        headers: bearer(token),
+        requests: [
+          {
+            setupRequest: (request) => ({
+              ...request,
+              path: trpcTaskReads(Array.from({ length: trpcBatchSize }, () => pick(user.taskIds))),
+            }),
+          },
+        ],
+      }),
+    },
+    {
+      id: 'W7',
+      label: `GET /tasks page ${deepPage} of ${bigTaskCount.toLocaleString('en')}`,
+      options: ({ server, bigUserToken }) => ({
+        url: `${server.baseUrl}/tasks?limit=${pageSize}&cursor=${deepCursor}`,
+        headers: bearer(bigUserToken),
+      }),
+    },
+    {
+      id: 'W8',
+      label: 'GET /health while W5 runs',
+      connections: 1,
+      background: (target) => ({ ...loginLoad(target), connections: loginConnections }),
+      options: ({ server }) => ({ url: `${server.baseUrl}/health`, overallRate: 50 }),
     },
   ];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
 
 interface Run {
   requestsPerSecond: number;
   p50: number;
   p99: number;
   failures: number;
+  /** Server CPU time per request answered, in microseconds. */
+  cpuMicrosPerRequest: number;
 }
 
 async function measure(workload: Workload, target: Target, seconds: number): Promise<Run> {
+  const cpuBefore = await target.server.cpuMicros();
+  const background =
+    workload.background && autocannon({ ...workload.background(target), duration: seconds + 1 });
   const result = await autocannon({
     ...workload.options(target),
     connections: workload.connections ?? connections,
     duration: seconds,
   });
+  const backgroundResult = await background;
+  const cpu = (await target.server.cpuMicros()) - cpuBefore;
+  const answered = result.requests.total + (backgroundResult?.requests.total ?? 0);
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    failures: result.non2xx + result.errors + result.timeouts,
+    failures:
+      result.non2xx +
+      result.errors +
+      result.timeouts +
+      (backgroundResult ? backgroundResult.non2xx + backgroundResult.errors : 0),
+    cpuMicrosPerRequest: answered > 0 ? cpu / answered : NaN,
   };
 }
 
@@ -247,40 +395,92 @@ const median = (values: number[]) => {
     : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 };
 
-interface Row {
-  workload: Workload;
-  api: Run;
-  baseline: Run;
-}
-
 function summarize(runs: Run[]): Run {
   return {
     requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
     p50: median(runs.map((run) => run.p50)),
     p99: median(runs.map((run) => run.p99)),
     failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    cpuMicrosPerRequest: median(runs.map((run) => run.cpuMicrosPerRequest)),
   };
 }
 
+interface Row {
+  workload: Workload;
+  api: Run;
+  baseline: Run | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
 function table(rows: Row[]): string {
   const ms = (value: number) => value.toFixed(1);
+  const none = '-';
   return [
-    '| workload | API req/s | baseline req/s | ratio | API p50 / p99 (ms) | baseline p50 / p99 (ms) | non-2xx + errors (API / baseline) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| workload | API req/s | baseline req/s | ratio | API p50 / p99 (ms) | baseline p50 / p99 (ms) | CPU us/request (API / baseline) | non-2xx + errors (API / baseline) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows
       .map(({ workload, api, baseline }) =>
         [
           `${workload.id} \`${workload.label}\``,
           api.requestsPerSecond.toFixed(0),
-          baseline.requestsPerSecond.toFixed(0),
-          `${(api.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}x`,
+          baseline ? baseline.requestsPerSecond.toFixed(0) : none,
+          baseline ? `${(api.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}x` : none,
           `${ms(api.p50)} / ${ms(api.p99)}`,
-          `${ms(baseline.p50)} / ${ms(baseline.p99)}`,
-          `${api.failures} / ${baseline.failures}`,
+          baseline ? `${ms(baseline.p50)} / ${ms(baseline.p99)}` : none,
+          `${api.cpuMicrosPerRequest.toFixed(0)} / ${baseline ? baseline.cpuMicrosPerRequest.toFixed(0) : none}`,
+          `${api.failures} / ${baseline ? baseline.failures : none}`,
         ].join(' | '),
       )
       .map((line) => `| ${line} |`),
   ].join('\n');
+}
+
+/** Each target of the performance issue, as met or not, from this run's figures. */
+function targets(rows: Row[]): string[] {
+  const row = (id: string) => rows.find((candidate) => candidate.workload.id === id);
+  const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+  const lines: string[] = [];
+  for (const id of ['W1', 'W2', 'W3', 'W4']) {
+    const found = row(id);
+    if (!found?.baseline) continue;
+    const ratio = found.api.requestsPerSecond / found.baseline.requestsPerSecond;
+    const p99Ratio = found.api.p99 / found.baseline.p99;
+    lines.push(
+      `${id}: ${ratio.toFixed(2)}x the baseline's requests/s (target >= 0.6x: ${verdict(ratio >= 0.6)}); p99 ${p99Ratio.toFixed(1)}x the baseline's (target < 2x: ${verdict(p99Ratio < 2)})`,
+    );
+  }
+  const single = row('W1');
+  const batched = row('W6b');
+  if (single && batched) {
+    const tasksPerSecond = batched.api.requestsPerSecond * trpcBatchSize;
+    lines.push(
+      `W6: batched tRPC reads ${tasksPerSecond.toFixed(0)} tasks/s vs ${single.api.requestsPerSecond.toFixed(0)} with single REST calls (target: batched beats single: ${verdict(tasksPerSecond > single.api.requestsPerSecond)})`,
+    );
+  }
+  const firstPage = row('W2');
+  const deep = row('W7');
+  if (firstPage && deep) {
+    const slowdown = firstPage.api.requestsPerSecond / deep.api.requestsPerSecond;
+    lines.push(
+      `W7: page ${deepPage} costs ${slowdown.toFixed(2)}x the first page (target within 1.5x: ${verdict(slowdown <= 1.5)})`,
+    );
+  }
+  const health = row('W8');
+  if (health) {
+    lines.push(
+      `W8: /health p99 ${health.api.p99.toFixed(1)} ms while logins run (target < 20 ms: ${verdict(health.api.p99 < 20)})`,
+    );
+  }
+  const failures = rows.reduce(
+    (sum, { api, baseline }) => sum + api.failures + (baseline?.failures ?? 0),
+    0,
+  );
+  lines.push(
+    `Non-2xx responses and errors, all workloads: ${failures} (target 0: ${verdict(failures === 0)})`,
+  );
+  return lines.map((line) => `- ${line}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,18 +491,29 @@ async function main() {
   const servers: Server[] = [];
   try {
     await applyMigrations({ url: database.url });
-    const seeded = await seed(database.url, taskCount);
-    console.error(`seeded ${taskCount} tasks in ${database.url}`);
+    const user = await seedUser(database.url, 'bench@example.com', taskCount);
+    const needsBigUser = !only || only.includes('W7');
+    const bigUser = needsBigUser
+      ? await seedUser(database.url, 'big@example.com', bigTaskCount)
+      : user;
+    const deepCursor = needsBigUser
+      ? await cursorOfPage(database.url, bigUser.email, deepPage)
+      : '';
+    console.error(
+      `seeded ${taskCount} + ${needsBigUser ? bigTaskCount : 0} tasks on ${database.description}`,
+    );
 
     const shared = {
       DATABASE_URL: database.url,
+      DB_POOL_SIZE: String(database.poolSize),
       JWT_SECRET: jwtSecret,
       JWT_ISSUER: 'tasks-api',
       JWT_AUDIENCE: 'tasks-api',
     };
+    execFileSync('pnpm', ['build'], { cwd: repoRoot, stdio: 'inherit' });
     const api = await startServer('API', {
       cwd: path.join(repoRoot, 'apps', 'server'),
-      args: ['--import', 'tsx', 'src/server.ts'],
+      args: ['--enable-source-maps', ...profilerFlags('api'), 'dist/server.js'],
       readyPath: '/ready',
       env: {
         ...shared,
@@ -317,28 +528,37 @@ async function main() {
     servers.push(api);
     const baseline = await startServer('baseline', {
       cwd: repoRoot,
-      args: ['--import', 'tsx', 'bench/baseline/server.ts'],
+      args: [...profilerFlags('baseline'), '--import', 'tsx', 'bench/baseline/server.ts'],
       readyPath: '/health',
       env: { ...shared, NODE_ENV: 'production' },
     });
     servers.push(baseline);
-    const targets = [
-      { server: api, token: await login(api) },
-      { server: baseline, token: await login(baseline) },
-    ] as const;
+    const targetOf = async (server: Server): Promise<Target> => ({
+      server,
+      token: await login(server, user.email),
+      bigUserToken: await login(server, bigUser.email),
+    });
+    const apiTarget = await targetOf(api);
+    const baselineTarget = await targetOf(baseline);
 
     const rows: Row[] = [];
-    for (const workload of defineWorkloads(seeded)) {
+    for (const workload of defineWorkloads(user, bigUser, deepCursor)) {
       if (only && !only.includes(workload.id)) continue;
-      // Warm up both (JIT, statement caches, pools) before anything counts.
-      for (const target of targets) await measure(workload, target, 1);
-      const apiRuns: Run[] = [];
-      const baselineRuns: Run[] = [];
+      const sides = workload.apiOnly ? [apiTarget] : [apiTarget, baselineTarget];
+      // Warm up (JIT, statement caches, pools) before anything counts.
+      for (const target of sides) await measure(workload, target, 1);
+      const runs = sides.map((): Run[] => []);
       for (let round = 0; round < rounds; round++) {
-        apiRuns.push(await measure(workload, targets[0], durationSeconds));
-        baselineRuns.push(await measure(workload, targets[1], durationSeconds));
+        for (const [index, target] of sides.entries()) {
+          runs[index]?.push(await measure(workload, target, durationSeconds));
+        }
       }
-      const row = { workload, api: summarize(apiRuns), baseline: summarize(baselineRuns) };
+      const [apiRuns = [], baselineRuns] = runs;
+      const row = {
+        workload,
+        api: summarize(apiRuns),
+        baseline: baselineRuns && summarize(baselineRuns),
+      };
       rows.push(row);
       console.error(table([row]).split('\n').at(-1));
     }
@@ -347,11 +567,15 @@ async function main() {
     const report = [
       `## Benchmark: API vs hand-written baseline (${new Date().toISOString()})`,
       '',
-      `One user with ${taskCount} tasks; ${connections} connections (W5: 8), ${rounds} rounds of ${durationSeconds} s per server, interleaved A B A B; medians. Ratio = API / baseline requests per second.`,
+      `${database.description}, pool of ${database.poolSize}; one user with ${taskCount.toLocaleString('en')} tasks (W7: one with ${bigTaskCount.toLocaleString('en')}); ${connections} connections (W5: 8; W8: 50 /health requests/s beside W5), ${rounds} rounds of ${durationSeconds} s per server, interleaved A B A B; medians. Ratio = API / baseline requests per second.`,
       '',
       table(rows),
       '',
       `Peak RSS (VmHWM): API ${apiRss.toFixed(0)} MiB, baseline ${baselineRss.toFixed(0)} MiB. Total ${((Date.now() - started) / 1000).toFixed(0)} s on node ${process.version}.`,
+      '',
+      'Targets:',
+      '',
+      ...targets(rows),
     ].join('\n');
     console.log(report);
     await mkdir(resultsDir, { recursive: true });

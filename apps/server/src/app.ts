@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import {
+  ApiError,
   createOpenApiDocument,
   createServices,
   listRestOperations,
@@ -21,7 +22,8 @@ import { pino } from 'pino';
 import { servicesConfig, type AppConfig } from './config.js';
 import { docsRoutes } from './plugins/docs.js';
 import { healthRoutes } from './plugins/health.js';
-import { registerProblemHandlers } from './plugins/problems.js';
+import { registerLoadShedding } from './plugins/load-shedding.js';
+import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
 import { restRoutes } from './plugins/rest.js';
 import { trpcRoutes } from './plugins/trpc.js';
@@ -118,6 +120,12 @@ export async function buildApp(
     // Shutdown drains instead (see closeGracefully): requests on open connections are served.
     forceCloseConnections: false,
     return503OnClosing: false,
+    // The router's own refusals (a path that is not valid percent-encoded UTF-8, a parameter
+    // over maxParamLength) match no route: answered like any unknown route, as problem+json.
+    frameworkErrors: (_error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(request, reply, new ApiError('ROUTE_NOT_FOUND', 'No route matches this path'));
+    },
   });
   enableGracefulClose(app);
   app.addHook('onRequest', async (request, reply) => {
@@ -135,6 +143,8 @@ export async function buildApp(
     poolSize: config.dbPoolSize,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    maxWaiting: config.dbPoolMaxWaiting,
   });
   app.addHook('onClose', () => db.$disconnect());
   const services = createServices({
@@ -164,6 +174,7 @@ export async function buildApp(
     ],
   });
   registerProblemHandlers(app);
+  await registerLoadShedding(app, config.loadShedding);
   await registerRateLimits(app, config.rateLimit);
 
   const openApiDocument = createOpenApiDocument({ baseUrl: '/' });

@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a client-side query timeout that would fire before PostgreSQL cancels the statement', () => {
+    expect(() => loadConfig({ DB_STATEMENT_TIMEOUT_MS: '15000' })).toThrow(
+      /DB_QUERY_TIMEOUT_MS: must be greater than DB_STATEMENT_TIMEOUT_MS/,
+    );
+    expect(
+      loadConfig({ DB_STATEMENT_TIMEOUT_MS: '15000', DB_QUERY_TIMEOUT_MS: '20000' }),
+    ).toMatchObject({ dbStatementTimeoutMs: 15_000, dbQueryTimeoutMs: 20_000 });
+  });
+
   it('parses lists and booleans', () => {
     const config = loadConfig({
       CORS_ORIGINS: 'http://a.test, http://b.test',

@@ -41,6 +41,10 @@ const envSchema = z
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+    DB_POOL_MAX_WAITING: z.coerce.number().int().min(0).max(100_000).default(1_000),
+    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+    LOAD_SHED_MAX_HEAP_USED_MB: z.coerce.number().int().min(0).max(1_048_576).default(0),
     MIGRATE_ON_START: z.stringbool().optional(),
     MIGRATIONS_DIR: z.string().min(1).optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -53,6 +57,7 @@ const envSchema = z
       .min(60)
       .max(365 * 86_400)
       .default(30 * 86_400),
+    SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
     CORS_ORIGINS: commaSeparated,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
@@ -73,6 +78,15 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, context) => {
+    // PostgreSQL cancels a slow statement first and the connection survives; the client-side
+    // bound is for a database that does not answer at all.
+    if (env.DB_QUERY_TIMEOUT_MS <= env.DB_STATEMENT_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['DB_QUERY_TIMEOUT_MS'],
+        message: 'must be greater than DB_STATEMENT_TIMEOUT_MS',
+      });
+    }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       context.addIssue({
         code: 'custom',
@@ -104,6 +118,12 @@ export interface AppConfig {
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
+  /** Client-side bound on a query's answer: a silent network fails the request with 503. */
+  dbQueryTimeoutMs: number;
+  /** Queries that may wait for a pooled connection; more are answered 503 at once. */
+  dbPoolMaxWaiting: number;
+  /** Thresholds over which requests are answered 503 before any work; 0 switches one off. */
+  loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
   trustProxy: boolean | number | string[];
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -123,6 +143,8 @@ export interface AppConfig {
   };
   /** Idle lifetime of a session: each refresh extends it by this much. */
   refreshTokenTtlSeconds: number;
+  /** How long an open session is trusted without a query; bounds cross-instance revocation. */
+  sessionCacheMs: number;
   bcryptCost: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -165,6 +187,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     dbPoolSize: values.DB_POOL_SIZE,
     dbStatementTimeoutMs: values.DB_STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: values.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: values.DB_QUERY_TIMEOUT_MS,
+    dbPoolMaxWaiting: values.DB_POOL_MAX_WAITING,
+    loadShedding: {
+      maxEventLoopDelayMs: values.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: values.LOAD_SHED_MAX_HEAP_USED_MB * 1024 * 1024,
+    },
     trustProxy: values.TRUST_PROXY,
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: values.KEEP_ALIVE_TIMEOUT_MS,
@@ -180,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       isDevDefault: values.JWT_SECRET === undefined,
     },
     refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
+    sessionCacheMs: values.SESSION_CACHE_MS,
     bcryptCost: values.BCRYPT_COST,
     corsOrigins: values.CORS_ORIGINS,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
@@ -203,6 +232,7 @@ export function servicesConfig(config: AppConfig): ServicesConfig {
   return {
     bcryptCost: config.bcryptCost,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    sessionCacheMs: config.sessionCacheMs,
     accessTokens: {
       secret: config.jwt.secret,
       issuer: config.jwt.issuer,

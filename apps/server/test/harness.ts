@@ -46,27 +46,22 @@ export const testEnv = {
   BODY_LIMIT_BYTES: '65536',
 };
 
+/**
+ * The same for a spawned server, which would otherwise inherit REDIS_URL and share its rate-limit
+ * counters with every other test file's servers.
+ */
+export const spawnedTestEnv = { ...testEnv, REDIS_URL: undefined };
+
 let userCounter = 0;
 
-/**
- * The real Fastify app on a random port, over its own isolated PostgreSQL database; `env`
- * overrides the test environment (e.g. small rate limits).
- */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await createTestDatabase();
-  const config = loadConfig({
-    ...testEnv,
-    DB_POOL_SIZE: String(database.poolSize),
-    ...env,
-    DATABASE_URL: database.url,
-  });
-  const app = await buildApp({ ...config, databaseUrl: database.url });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
-  const address = app.server.address();
-  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+export type DocumentedRequest = TestServer['request'];
 
-  const request: TestServer['request'] = async (path, { body, token, headers, ...init } = {}) => {
+/**
+ * Real HTTP to `baseUrl` (an in-process app or a spawned server); every response must be one the
+ * OpenAPI document describes.
+ */
+export function documentedRequester(baseUrl: string): DocumentedRequest {
+  return async (path, { body, token, headers, ...init } = {}) => {
     const requestHeaders = new Headers(headers);
     if (body !== undefined && !requestHeaders.has('content-type')) {
       requestHeaders.set('content-type', 'application/json');
@@ -88,33 +83,72 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     );
     return response;
   };
+}
+
+/** A real tRPC client over HTTP (superjson, batching), optionally with a bearer token. */
+export function trpcClient(baseUrl: string, token?: string) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: `${baseUrl}/trpc`,
+        transformer: superjson,
+        headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
+      }),
+    ],
+  });
+}
+
+/** Registers and logs in a fresh user over REST. */
+export async function signUpWith(request: DocumentedRequest): Promise<SignedUpUser> {
+  const credentials = {
+    email: `rest-user${++userCounter}-${Date.now()}@example.com`,
+    password: 'correct horse battery',
+  };
+  const registered = await request('/auth/register', { method: 'POST', body: credentials });
+  const { id } = (await registered.json()) as { id: string };
+  const login = await request('/auth/login', { method: 'POST', body: credentials });
+  const { accessToken, refreshToken } = (await login.json()) as TokenPair;
+  return { id, email: credentials.email, token: accessToken, refreshToken };
+}
+
+export interface TestServerOptions {
+  /**
+   * The URL the app connects to, given its database's: e.g. through a fault-injecting proxy.
+   * The test's own `db` client always connects directly.
+   */
+  appDatabaseUrl?: (url: string) => string | Promise<string>;
+}
+
+/**
+ * The real Fastify app on a random port, over its own isolated PostgreSQL database; `env`
+ * overrides the test environment (e.g. small rate limits).
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  { appDatabaseUrl = (url) => url }: TestServerOptions = {},
+): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    ...testEnv,
+    DB_POOL_SIZE: String(database.poolSize),
+    ...env,
+    DATABASE_URL: database.url,
+  });
+  const app = await buildApp({ ...config, databaseUrl: await appDatabaseUrl(database.url) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
+  const address = app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const request = documentedRequester(baseUrl);
 
   return {
     app,
     baseUrl,
     db,
     request,
-    trpc: (token) =>
-      createTRPCClient<AppRouter>({
-        links: [
-          httpBatchLink({
-            url: `${baseUrl}/trpc`,
-            transformer: superjson,
-            headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
-          }),
-        ],
-      }),
-    async signUp() {
-      const credentials = {
-        email: `rest-user${++userCounter}-${Date.now()}@example.com`,
-        password: 'correct horse battery',
-      };
-      const registered = await request('/auth/register', { method: 'POST', body: credentials });
-      const { id } = (await registered.json()) as { id: string };
-      const login = await request('/auth/login', { method: 'POST', body: credentials });
-      const { accessToken, refreshToken } = (await login.json()) as TokenPair;
-      return { id, email: credentials.email, token: accessToken, refreshToken };
-    },
+    trpc: (token) => trpcClient(baseUrl, token),
+    signUp: () => signUpWith(request),
     async close() {
       await db.$disconnect();
       await app.close();

@@ -9,19 +9,23 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/**
- * Plain fetch, outside the harness's OpenAPI check: 414 and 431 come from Fastify's router and
- * Node's parser, before any documented operation is reached.
- */
+/** Plain fetch, outside the harness's OpenAPI check: Node's parser answers 431 before any route. */
 const refused = (path: string, headers?: Record<string, string>) =>
   fetch(`${server.baseUrl}${path}`, { headers });
 
 describe('request size limits', () => {
-  it('routes path parameters up to 500 characters and answers longer ones with 414', async () => {
+  it('routes path parameters up to 500 characters and answers longer ones like unknown routes', async () => {
     expect((await server.request(`/tasks/${'a'.repeat(500)}`)).status).toBe(401);
-    const tooLong = await refused(`/tasks/${'a'.repeat(501)}`);
-    expect(tooLong.status).toBe(414);
-    expect(await tooLong.json()).toMatchObject({ code: 'FST_ERR_MAX_PARAM_LENGTH' });
+    const tooLong = await server.request(`/tasks/${'a'.repeat(501)}`);
+    expect(tooLong.status).toBe(404);
+    expect(tooLong.headers.get('x-request-id')).toBeTruthy();
+    expect(await tooLong.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('answers a path that is not percent-encoded UTF-8 like an unknown route', async () => {
+    const undecodable = await server.request('/tasks/%ED%A0%80');
+    expect(undecodable.status).toBe(404);
+    expect(await undecodable.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
   });
 
   it('serves a /trpc batch of forty procedures (longer than the Fastify default allows)', async () => {

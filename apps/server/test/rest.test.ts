@@ -261,6 +261,22 @@ describe('bad input gets a documented error, never a 500', () => {
     await expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('400 and 415 for a bad body even on DELETE, which takes none (the document lists both)', async () => {
+    const remove = (body: string, contentType: string) =>
+      server.request(`/tasks/${unknownId}`, {
+        method: 'DELETE',
+        token: ann.token,
+        body,
+        headers: { 'content-type': contentType },
+      });
+    await expectProblem(await remove('{', 'application/json'), 400, 'MALFORMED_JSON');
+    await expectProblem(
+      await remove('x=1', 'application/x-www-form-urlencoded'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+  });
+
   it('413 for a body over the limit', async () => {
     const response = await server.request('/tasks', {
       method: 'POST',

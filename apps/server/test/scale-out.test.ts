@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type SpawnedServer } from './spawn-server.js';
 
 const redisUrl = process.env.REDIS_URL;
+const sessionCacheMs = 500;
 
 describe.skipIf(!redisUrl)('two instances behind one database and one Redis (REDIS_URL)', () => {
   let database: TestDatabase;
@@ -25,6 +26,7 @@ describe.skipIf(!redisUrl)('two instances behind one database and one Redis (RED
       JWT_SECRET: 'scale-out-secret-that-is-long-enough-000',
       BCRYPT_COST: '4',
       LOG_LEVEL: 'warn',
+      SESSION_CACHE_MS: String(sessionCacheMs),
     };
     [a, b] = await Promise.all([spawnServer(shared), spawnServer(shared)]);
   }, 120_000);
@@ -64,9 +66,16 @@ describe.skipIf(!redisUrl)('two instances behind one database and one Redis (RED
       title: 'made on A',
     });
 
-    // A logout on B ends the session everywhere.
+    // A logout on B ends the session on B at once, and on A once A's trust in its last check
+    // (SESSION_CACHE_MS) runs out.
     expect((await call(b, '/auth/logout', { body: { refreshToken } })).status).toBe(204);
-    expect((await call(a, '/auth/me', { token: accessToken })).status).toBe(401);
+    expect((await call(b, '/auth/me', { token: accessToken })).status).toBe(401);
+    await expect
+      .poll(async () => (await call(a, '/auth/me', { token: accessToken })).status, {
+        timeout: sessionCacheMs * 4,
+        interval: 50,
+      })
+      .toBe(401);
   });
 
   it('shares rate-limit budgets: attempts on A count on B', async () => {

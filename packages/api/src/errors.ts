@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
-import { Prisma } from '@tasks/db';
+import { isConnectionFailure, Prisma } from '@tasks/db';
 
 /**
  * The closed catalogue of error codes shared by REST (problem+json) and tRPC (`error.data`).
@@ -98,6 +98,8 @@ const unavailableCodes = new Set([
   'P1008',
   'P1017',
   'P2024',
+  // A transaction could not start or finish in time: the database is slow or not answering.
+  'P2028',
   'ECONNREFUSED',
   'ETIMEDOUT',
   'ECONNRESET',
@@ -121,7 +123,9 @@ const unavailableAdapterKinds = new Set([
 const unavailableSqlState = /^(08|53|57|58)|^3D000$/;
 
 function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  if (error instanceof Prisma.PrismaClientInitializationError || isConnectionFailure(error)) {
+    return true;
+  }
   const details = error as {
     code?: unknown;
     cause?: unknown;

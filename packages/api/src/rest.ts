@@ -34,6 +34,12 @@ export interface RestOperation {
 
 const methodsWithBody = new Set<OpenApiMethod>(['POST', 'PUT', 'PATCH']);
 
+/**
+ * Methods whose requests Fastify reads a body for, even where the operation takes none (a DELETE
+ * sent with one): an unreadable body fails them before the operation runs.
+ */
+const methodsParsingBody = new Set<OpenApiMethod>([...methodsWithBody, 'DELETE']);
+
 /** An input field that REST carries in a request header. */
 export interface HeaderInput {
   header: 'If-Match' | 'Idempotency-Key';
@@ -106,7 +112,7 @@ function standardErrors(
   hasInput: boolean,
 ): ErrorCode[] {
   return [
-    ...(methodsWithBody.has(method)
+    ...(methodsParsingBody.has(method)
       ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const)
       : []),
     ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),

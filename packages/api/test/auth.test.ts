@@ -47,6 +47,15 @@ describe('auth.register', () => {
     });
   });
 
+  it('rejects a domain label ending with a hyphen, which the document says is no email', async () => {
+    await expect(
+      api.caller().auth.register({ email: 'ann@example-.com', password }),
+    ).rejects.toMatchObject({
+      apiCode: 'VALIDATION_FAILED',
+      fieldErrors: [expect.objectContaining({ path: 'email' })],
+    });
+  });
+
   it('rejects passwords over 128 characters', async () => {
     await expect(
       api.caller().auth.register({ email: 'long@example.com', password: 'x'.repeat(129) }),

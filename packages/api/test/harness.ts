@@ -46,7 +46,13 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
   const services = createServices({
     db,
     clock: clock ?? { now: () => new Date() },
-    config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 30 * 86_400 },
+    config: {
+      bcryptCost: 4,
+      accessTokens: testAccessTokens,
+      refreshTokenTtlSeconds: 30 * 86_400,
+      // Far longer than any test: revocations must end access at once by evicting, not by age.
+      sessionCacheMs: 60 * 60_000,
+    },
   });
   const caller = (authorization?: string) =>
     createCaller(

@@ -24,6 +24,8 @@ async function signIn(email: string) {
   return api.caller().auth.login({ email, password });
 }
 const unauthenticated = { apiCode: 'UNAUTHENTICATED', status: 401 };
+/** `auth.me` with this access token: the cheapest call that authenticates. */
+const me = (accessToken: string) => api.caller(`Bearer ${accessToken}`).auth.me();
 
 describe('login', () => {
   it('issues an access token with iss, aud, sub, sid, exp, iat and jti, and stores only a hash of the refresh token', async () => {
@@ -57,7 +59,7 @@ describe('refresh', () => {
     const second = await api.caller().auth.refresh({ refreshToken: first.refreshToken });
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect(second.accessToken).not.toBe(first.accessToken);
-    await expect(api.caller(`Bearer ${second.accessToken}`).auth.me()).resolves.toMatchObject({
+    await expect(me(second.accessToken)).resolves.toMatchObject({
       email: 'rotate@example.com',
     });
     const third = await api.caller().auth.refresh({ refreshToken: second.refreshToken });
@@ -67,6 +69,7 @@ describe('refresh', () => {
   it('treats a spent refresh token as theft and revokes the whole session', async () => {
     const stolen = await signIn('theft@example.com');
     const legit = await api.caller().auth.refresh({ refreshToken: stolen.refreshToken });
+    await expect(me(legit.accessToken)).resolves.toBeTruthy();
     await expect(
       api.caller().auth.refresh({ refreshToken: stolen.refreshToken }),
     ).rejects.toMatchObject(unauthenticated);
@@ -74,9 +77,7 @@ describe('refresh', () => {
     await expect(
       api.caller().auth.refresh({ refreshToken: legit.refreshToken }),
     ).rejects.toMatchObject(unauthenticated);
-    await expect(api.caller(`Bearer ${legit.accessToken}`).auth.me()).rejects.toMatchObject(
-      unauthenticated,
-    );
+    await expect(me(legit.accessToken)).rejects.toMatchObject(unauthenticated);
   });
 
   it('lets only one of two concurrent refreshes with the same token win, and revokes the session', async () => {
@@ -113,12 +114,12 @@ describe('logout', () => {
   it('revokes the session: its refresh token and its access token stop working at once', async () => {
     const pair = await signIn('logout@example.com');
     const other = await api.caller().auth.login({ email: 'logout@example.com', password });
+    // Seen open (and so cached) before the logout.
+    await expect(me(pair.accessToken)).resolves.toBeTruthy();
     await expect(
       api.caller().auth.logout({ refreshToken: pair.refreshToken }),
     ).resolves.toBeUndefined();
-    await expect(api.caller(`Bearer ${pair.accessToken}`).auth.me()).rejects.toMatchObject(
-      unauthenticated,
-    );
+    await expect(me(pair.accessToken)).rejects.toMatchObject(unauthenticated);
     await expect(
       api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
     ).rejects.toMatchObject(unauthenticated);
@@ -126,7 +127,7 @@ describe('logout', () => {
       api.caller().auth.logout({ refreshToken: pair.refreshToken }),
     ).rejects.toMatchObject(unauthenticated);
     // Another device's session is untouched.
-    await expect(api.caller(`Bearer ${other.accessToken}`).auth.me()).resolves.toBeTruthy();
+    await expect(me(other.accessToken)).resolves.toBeTruthy();
   });
 });
 
@@ -135,6 +136,7 @@ describe('changePassword', () => {
     const here = await signIn('change@example.com');
     const elsewhere = await api.caller().auth.login({ email: 'change@example.com', password });
     const caller = api.caller(`Bearer ${here.accessToken}`);
+    await expect(me(elsewhere.accessToken)).resolves.toBeTruthy();
 
     await expect(
       caller.auth.changePassword({
@@ -151,9 +153,7 @@ describe('changePassword', () => {
       newPassword: 'a new passphrase',
     });
     await expect(caller.auth.me()).resolves.toBeTruthy();
-    await expect(api.caller(`Bearer ${elsewhere.accessToken}`).auth.me()).rejects.toMatchObject(
-      unauthenticated,
-    );
+    await expect(me(elsewhere.accessToken)).rejects.toMatchObject(unauthenticated);
     await expect(
       api.caller().auth.refresh({ refreshToken: elsewhere.refreshToken }),
     ).rejects.toMatchObject(unauthenticated);
@@ -165,6 +165,47 @@ describe('changePassword', () => {
     await expect(
       api.caller().auth.login({ email: 'change@example.com', password: 'a new passphrase' }),
     ).resolves.toBeTruthy();
+  });
+});
+
+describe('the open-session cache', () => {
+  it('lets another instance trust a session it saw open for sessionCacheMs, then asks again', async () => {
+    const pair = await signIn('two-instances@example.com');
+    const bearer = `Bearer ${pair.accessToken}`;
+    const otherInstance = new AuthService({
+      db: api.db,
+      passwords: createPasswordHasher(4),
+      clock: manualClock.clock,
+      accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
+      refreshTokenTtlSeconds: 60,
+      sessionCacheMs: 5_000,
+    });
+    await expect(otherInstance.authenticate(bearer)).resolves.toBeTruthy();
+    await expect(api.caller(bearer).auth.me()).resolves.toBeTruthy();
+
+    await api.caller().auth.logout({ refreshToken: pair.refreshToken });
+    await expect(api.caller(bearer).auth.me()).rejects.toMatchObject(unauthenticated);
+    // The other instance did not see the logout: it trusts what it checked 0 s ago...
+    await expect(otherInstance.authenticate(bearer)).resolves.toBeTruthy();
+    manualClock.advanceSeconds(5);
+    // ...until sessionCacheMs has passed, and then learns from the database.
+    await expect(otherInstance.authenticate(bearer)).rejects.toMatchObject(unauthenticated);
+  });
+
+  it('never trusts a cached session for a token of another user', async () => {
+    const victim = await signIn('cache-victim@example.com');
+    const attacker = await signIn('cache-attacker@example.com');
+    const tokens = createAccessTokens(testAccessTokens, manualClock.clock);
+    const victimSubject = tokens.verify(victim.accessToken);
+    const attackerSubject = tokens.verify(attacker.accessToken);
+    if (!victimSubject || !attackerSubject) throw new Error('tokens did not verify');
+    await me(victim.accessToken);
+    // Only a token signed with the secret could carry this pairing; the cache must not accept it.
+    const forged = tokens.issue({
+      userId: attackerSubject.userId,
+      sessionId: victimSubject.sessionId,
+    });
+    await expect(me(forged)).rejects.toMatchObject(unauthenticated);
   });
 });
 
@@ -195,6 +236,7 @@ describe('login timing', () => {
       clock: manualClock.clock,
       accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
       refreshTokenTtlSeconds: 60,
+      sessionCacheMs: 0,
     });
     await auth.register({ email: 'timing@example.com', password });
     for (const attempt of [

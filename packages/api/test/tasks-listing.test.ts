@@ -102,6 +102,12 @@ describe('filters', () => {
   });
 });
 
+/** A cursor as `tasks.list` writes them, pointing at a row that need not exist. */
+const forgedCursor = (fields: { sort: string; order: string; key: string }) =>
+  Buffer.from(JSON.stringify({ ...fields, id: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' })).toString(
+    'base64url',
+  );
+
 describe('bad listing input is a 422, never ignored', () => {
   it('rejects a cursor of another sort or order', async () => {
     const { nextCursor } = await user.caller.tasks.list({ limit: 1, sort: 'title', order: 'asc' });
@@ -131,6 +137,36 @@ describe('bad listing input is a 422, never ignored', () => {
     [
       'a cursor that decodes to nonsense',
       { cursor: Buffer.from('{"sort":"title"}').toString('base64url') },
+      'cursor',
+    ],
+    // Dates JS parses but PostgreSQL cannot hold, and text it cannot hold: 422, not a 500.
+    [
+      'a cursor dated before the range of PostgreSQL',
+      {
+        cursor: forgedCursor({
+          sort: 'createdAt',
+          order: 'desc',
+          key: '-200000-01-01T00:00:00.000Z',
+        }),
+      },
+      'cursor',
+    ],
+    [
+      'a cursor dated after the range of PostgreSQL',
+      {
+        sort: 'updatedAt',
+        order: 'asc',
+        cursor: forgedCursor({
+          sort: 'updatedAt',
+          order: 'asc',
+          key: '+275760-09-13T00:00:00.000Z',
+        }),
+      },
+      'cursor',
+    ],
+    [
+      'a title cursor holding NUL',
+      { sort: 'title', cursor: forgedCursor({ sort: 'title', order: 'desc', key: 'a\u0000' }) },
       'cursor',
     ],
   ])('rejects %s', async (_, input, path) => {

@@ -110,6 +110,19 @@ describe('task validation', () => {
     ['limit 0', () => ann.caller.tasks.list({ limit: 0 }), 'limit'],
     ['limit 201', () => ann.caller.tasks.list({ limit: 201 }), 'limit'],
     ['forged cursor', () => ann.caller.tasks.list({ cursor: 'bm90LWEtY3Vyc29y' }), 'cursor'],
+    // PostgreSQL text cannot hold U+0000: refused up front, not a 500 from the database.
+    ['NUL in a title', () => ann.caller.tasks.create({ title: 'a\u0000b' }), 'title'],
+    [
+      'NUL in a description',
+      () => ann.caller.tasks.create({ title: 'ok', description: '\u0000' }),
+      'description',
+    ],
+    [
+      'NUL in an idempotency key',
+      () => ann.caller.tasks.create({ title: 'ok', idempotencyKey: 'k\u0000' }),
+      'idempotencyKey',
+    ],
+    ['NUL in a search', () => ann.caller.tasks.list({ q: 'a\u0000' }), 'q'],
   ];
   it.each(cases)('rejects %s with VALIDATION_FAILED naming the field', async (_, call, path) => {
     await expect(call()).rejects.toMatchObject({

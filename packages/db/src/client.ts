@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient, type Prisma } from './generated/prisma/client.js';
 
 export interface DatabaseClientOptions {
@@ -8,10 +9,98 @@ export interface DatabaseClientOptions {
   poolSize?: number;
   /** PostgreSQL cancels any statement running longer (server-side `statement_timeout`). */
   statementTimeoutMs?: number;
-  /** A new connection that takes longer fails instead of waiting. */
+  /**
+   * A new connection that takes longer fails instead of waiting; so does a query that waits
+   * longer than this for a free pooled connection.
+   */
   connectTimeoutMs?: number;
+  /**
+   * A query whose answer takes longer fails on the client side and its connection is discarded.
+   * `statement_timeout` cannot bound a silent network (the server never sees the statement, or
+   * its answer never arrives); set this above it, so that a merely slow statement is cancelled
+   * by PostgreSQL first and keeps its connection.
+   */
+  queryTimeoutMs?: number;
+  /**
+   * Queries allowed to wait for a pooled connection while all are busy; the next one fails at
+   * once with `DatabaseBusyError` instead of growing pg's queue (and memory) without bound.
+   */
+  maxWaiting?: number;
   /** Receives every SQL statement sent, with its parameters (for tools that inspect plans). */
   onQuery?: (event: Prisma.QueryEvent) => void;
+}
+
+/** Every pooled connection is in use and `maxWaiting` queries already wait for one. */
+export class DatabaseBusyError extends Error {
+  constructor(waiting: number) {
+    super(`All database connections are busy and ${waiting} queries are waiting`);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+/**
+ * What pg throws, as plain Errors without a code, when the connection rather than the query
+ * failed (the driver adapter passes them through unclassified). Pinned by the fault-injection
+ * tests: a pg upgrade that rewords one fails them.
+ */
+const connectionFailureMessages = new Set([
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Query read timeout',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+]);
+
+/** True when the database could not be reached or did not answer in time: worth a retry later. */
+export function isConnectionFailure(error: unknown): boolean {
+  return (
+    error instanceof DatabaseBusyError ||
+    (error instanceof Error && connectionFailureMessages.has(error.message))
+  );
+}
+
+type ConnectCallback = Parameters<pg.Pool['connect']>[0];
+
+/**
+ * pg's pool, plus a bound on how many queries may wait for a connection, and no reuse of a
+ * connection handed back inside a transaction.
+ */
+class BoundedPool extends pg.Pool {
+  constructor(
+    config: pg.PoolConfig,
+    private readonly maxWaiting: number,
+  ) {
+    super(config);
+    // A transaction's connection comes back without an error even when its ROLLBACK never got
+    // through: after a client-side query timeout pg still awaits the timed-out answer. Reused,
+    // it would run the next request's statements inside that transaction; ended here, before
+    // the pool decides, it is dropped instead.
+    this.on('release', (error, client) => {
+      // Typed as always present, `error` is undefined on an ordinary release.
+      const failed = (error as Error | undefined) !== undefined;
+      if (!failed && client.getTransactionStatus() !== 'I') void client.end();
+    });
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    const mustWait = this.idleCount === 0 && this.totalCount >= this.options.max;
+    if (!mustWait || this.waitingCount < this.maxWaiting) {
+      if (!callback) return super.connect();
+      super.connect(callback);
+      return undefined;
+    }
+    const error = new DatabaseBusyError(this.waitingCount);
+    if (!callback) return Promise.reject(error);
+    process.nextTick(() => {
+      callback(error, undefined, () => undefined);
+    });
+    return undefined;
+  }
 }
 
 /**
@@ -24,14 +113,21 @@ export function createDatabaseClient({
   poolSize = 10,
   statementTimeoutMs,
   connectTimeoutMs,
+  queryTimeoutMs,
+  maxWaiting = Number.POSITIVE_INFINITY,
   onQuery,
 }: DatabaseClientOptions): PrismaClient {
-  const adapter = new PrismaPg({
-    connectionString: url,
-    max: poolSize,
-    ...(statementTimeoutMs !== undefined && { statement_timeout: statementTimeoutMs }),
-    ...(connectTimeoutMs !== undefined && { connectionTimeoutMillis: connectTimeoutMs }),
-  });
+  const pool = new BoundedPool(
+    {
+      connectionString: url,
+      max: poolSize,
+      ...(statementTimeoutMs !== undefined && { statement_timeout: statementTimeoutMs }),
+      ...(connectTimeoutMs !== undefined && { connectionTimeoutMillis: connectTimeoutMs }),
+      ...(queryTimeoutMs !== undefined && { query_timeout: queryTimeoutMs }),
+    },
+    maxWaiting,
+  );
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ level: 'query', emit: 'event' }] });
   client.$on('query', onQuery);

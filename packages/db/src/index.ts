@@ -1,4 +1,9 @@
-export { createDatabaseClient, type DatabaseClientOptions } from './client.js';
+export {
+  createDatabaseClient,
+  DatabaseBusyError,
+  isConnectionFailure,
+  type DatabaseClientOptions,
+} from './client.js';
 export {
   resolveDevDatabase,
   defaultDevDataDir,

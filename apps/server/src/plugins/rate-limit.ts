@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { ApiError, appRouter, listRestOperations } from '@tasks/api';
-import { getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
+import { sendTrpcError, trpcCalls, trpcRoute, type TrpcCalls } from './problems.js';
 
 /** The procedures that guess or spend a secret, counted per client IP and per targeted account. */
 const authProcedures = new Set(['auth.login', 'auth.register', 'auth.refresh']);
@@ -16,9 +16,6 @@ const restAuthProcedures = new Map<string, string>(
     .filter((operation) => authProcedures.has(operation.procedurePath))
     .map((operation) => [operation.path, operation.procedurePath]),
 );
-
-/** Where `plugins/trpc.ts` mounts the tRPC adapter: one route, procedures named in `:path`. */
-const trpcRoute = '/trpc/:path';
 
 /** Load balancers and orchestrators probe these constantly; a 429 would take the instance out. */
 const probeRoutes = new Set(['/health', '/ready']);
@@ -40,20 +37,6 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /** Keeps emails (personal data) and tokens (secrets) out of the store, at a bounded key length. */
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('base64url');
-
-interface TrpcCalls {
-  /** The `:path` parameter: one procedure, or a comma-separated batch. */
-  path: string;
-  paths: string[];
-  isBatch: boolean;
-}
-
-/** The procedures of a /trpc request, split exactly as tRPC splits them. */
-function trpcCalls(request: FastifyRequest): TrpcCalls {
-  const { path } = request.params as { path: string };
-  const isBatch = new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
-  return { path, paths: isBatch ? path.split(',') : [path], isBatch };
-}
 
 /**
  * The inputs tRPC will hand to each call, decoded the way tRPC decodes them (its own transformer,
@@ -94,27 +77,6 @@ function targetedAccount({ procedure, input }: AuthCall): string | undefined {
   const subject = procedure === 'auth.refresh' ? input.refreshToken : input.email;
   if (typeof subject !== 'string') return undefined;
   return fingerprint(procedure === 'auth.refresh' ? subject : subject.trim().toLowerCase());
-}
-
-/**
- * A limited /trpc request gets tRPC's own error envelope (one entry per call of a batch), so
- * `@trpc/client` surfaces `RATE_LIMITED` in `error.data` like every other failure on that door.
- */
-function sendTrpcRateLimited(request: FastifyRequest, reply: FastifyReply, detail: string) {
-  const config = appRouter._def._config;
-  const { path, paths, isBatch } = trpcCalls(request);
-  const errorFor = (procedure: string) => ({
-    error: getTRPCErrorShape({
-      config,
-      error: new ApiError('RATE_LIMITED', detail),
-      type: 'unknown',
-      path: procedure,
-      input: undefined,
-      ctx: undefined,
-    }),
-  });
-  const body = isBatch ? paths.map(errorFor) : errorFor(path);
-  return reply.code(429).type('application/json').send(transformTRPCResponse(config, body));
 }
 
 /** The shared store: commands fail fast during an outage instead of queueing behind requests. */
@@ -198,8 +160,9 @@ export async function registerRateLimits(
     const retryAfter = Math.max(1, ttlInSeconds);
     reply.header('retry-after', retryAfter);
     const detail = `Too many requests; retry in ${retryAfter} s`;
-    if (request.routeOptions.url === trpcRoute) return sendTrpcRateLimited(request, reply, detail);
-    throw new ApiError('RATE_LIMITED', detail);
+    const error = new ApiError('RATE_LIMITED', detail);
+    if (request.routeOptions.url === trpcRoute) return sendTrpcError(request, reply, error);
+    throw error;
   };
 
   // Before the body is read, so a flood costs as little as possible.

@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { timestamp, uuid } from './common.js';
 
+/**
+ * zod's default email pattern, except that a domain label cannot end with a hyphen (`a@b-.com`):
+ * no host name does, and the OpenAPI document's `format: email` rejects it.
+ */
+const emailPattern =
+  /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/;
+
 /** Lower-cased so that `Ann@Example.com` and `ann@example.com` are one account. */
 export const email = z
-  .email()
+  .email({ pattern: emailPattern })
   .max(254)
   .transform((value) => value.toLowerCase())
   .meta({ examples: ['ann@example.com'] });
@@ -17,7 +24,7 @@ export const password = z
 export const credentialsInput = z.object({ email, password });
 
 export const userOutput = z
-  .object({ id: uuid, email: z.email(), createdAt: timestamp })
+  .object({ id: uuid, email: z.email({ pattern: emailPattern }), createdAt: timestamp })
   .meta({ id: 'User' });
 
 export const tokenPairOutput = z

@@ -1,16 +1,11 @@
 import { z } from 'zod';
-import { timestamp, uuid } from './common.js';
+import { timestamp, uuid, withoutNul } from './common.js';
 
 export const taskStatus = z.enum(['open', 'in_progress', 'done']);
-const title = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .meta({ examples: ['Write the release notes'] });
-const description = z
-  .string()
-  .max(2000)
+const title = withoutNul(z.string().trim().min(1).max(200)).meta({
+  examples: ['Write the release notes'],
+});
+const description = withoutNul(z.string().max(2000))
   .nullable()
   .meta({ examples: ['Cover the new search'] });
 
@@ -43,10 +38,7 @@ export const createTaskInput = z.object({
   description: description.optional(),
   status: taskStatus.optional(),
   /** REST clients send it as the `Idempotency-Key` header. */
-  idempotencyKey: z
-    .string()
-    .min(1)
-    .max(255)
+  idempotencyKey: withoutNul(z.string().min(1).max(255))
     .optional()
     .meta({ description: 'Retrying with the same key replays the first response (24 h)' }),
 });
@@ -77,11 +69,7 @@ export const listTasksInput = z.object({
     .max(3)
     .optional()
     .meta({ description: 'Only these statuses (repeat the parameter for several)' }),
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
+  q: withoutNul(z.string().trim().min(1).max(200))
     .optional()
     .meta({ description: 'Case-insensitive text to find in the title or description' }),
   sort: z.enum(taskSortFields).default('createdAt'),

@@ -10,6 +10,7 @@ import type {
 import type { AccessTokens, AccessTokenSubject } from '../security/access-tokens.js';
 import type { PasswordHasher } from '../security/passwords.js';
 import { generateRefreshToken, hashRefreshToken } from '../security/refresh-tokens.js';
+import { OpenSessionCache } from './open-session-cache.js';
 
 const userSelect = { id: true, email: true, createdAt: true } satisfies Prisma.UserSelect;
 
@@ -19,6 +20,12 @@ export interface AuthServiceDependencies {
   accessTokens: AccessTokens;
   clock: Clock;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long a session found open may be trusted without asking the database again (0: ask on
+   * every request). This process forgets a session the moment it revokes it; a revocation by
+   * another instance takes effect here within this time.
+   */
+  sessionCacheMs: number;
 }
 
 const invalidRefreshToken = () =>
@@ -26,9 +33,11 @@ const invalidRefreshToken = () =>
 
 export class AuthService {
   private readonly db: PrismaClient;
+  private readonly openSessions: OpenSessionCache;
 
   constructor(private readonly deps: AuthServiceDependencies) {
     this.db = deps.db;
+    this.openSessions = new OpenSessionCache(deps.sessionCacheMs);
   }
 
   /** Creates an account; the email is already lower-cased by the input schema. */
@@ -135,6 +144,7 @@ export class AuthService {
         data: { revokedAt: this.deps.clock.now() },
       }),
     ]);
+    this.openSessions.forgetUserSessionsExcept(userId, sessionId);
   }
 
   async me(userId: string): Promise<UserOutput> {
@@ -146,29 +156,38 @@ export class AuthService {
   /**
    * Resolves `Authorization: Bearer <jwt>` to its subject, or throws UNAUTHENTICATED. Besides the
    * signature, issuer, audience and expiry, the session must still be open: logout, password
-   * change, theft detection and account deletion end access tokens at once, not at expiry.
+   * change and theft detection end access tokens at once on this instance, not at expiry (and
+   * within `sessionCacheMs` on the others).
    */
   async authenticate(authorization: string | undefined): Promise<AccessTokenSubject> {
     const match = authorization ? /^Bearer ([^\s]+)$/i.exec(authorization) : null;
     const subject = match?.[1] ? this.deps.accessTokens.verify(match[1]) : null;
-    const session =
-      subject &&
-      (await this.db.session.findFirst({
-        where: {
-          id: subject.sessionId,
-          userId: subject.userId,
-          revokedAt: null,
-          expiresAt: { gt: this.deps.clock.now() },
-        },
-        select: { id: true },
-      }));
-    if (!subject || !session) {
+    if (!subject || !(await this.isSessionOpen(subject))) {
       throw new ApiError(
         'UNAUTHENTICATED',
         authorization ? 'The access token is invalid or expired' : 'A bearer token is required',
       );
     }
     return subject;
+  }
+
+  /**
+   * The per-request session query was one of the two database round trips of every protected
+   * request (see bench/); an open session is remembered for `sessionCacheMs`.
+   */
+  private async isSessionOpen({ userId, sessionId }: AccessTokenSubject): Promise<boolean> {
+    const now = this.deps.clock.now();
+    if (this.openSessions.isTrusted(sessionId, userId, now.getTime())) return true;
+    const session = await this.db.session.findFirst({
+      where: { id: sessionId, userId, revokedAt: null, expiresAt: { gt: now } },
+      select: { expiresAt: true },
+    });
+    if (!session) {
+      this.openSessions.forget(sessionId);
+      return false;
+    }
+    this.openSessions.remember(sessionId, userId, now.getTime(), session.expiresAt.getTime());
+    return true;
   }
 
   private async findRefreshToken(refreshToken: string) {
@@ -198,6 +217,7 @@ export class AuthService {
       where: { id: sessionId, revokedAt: null },
       data: { revokedAt: this.deps.clock.now() },
     });
+    this.openSessions.forget(sessionId);
   }
 
   private refreshExpiry(): Date {

@@ -9,6 +9,8 @@ export interface ServicesConfig {
   accessTokens: AccessTokenConfig;
   refreshTokenTtlSeconds: number;
   bcryptCost: number;
+  /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
+  sessionCacheMs?: number;
 }
 
 export interface ServiceDependencies {
@@ -31,6 +33,7 @@ export function createServices({ db, clock, config }: ServiceDependencies): Serv
       passwords: createPasswordHasher(config.bcryptCost),
       accessTokens: createAccessTokens(config.accessTokens, clock),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      sessionCacheMs: config.sessionCacheMs ?? 0,
     }),
     tasks: new TaskService(db, clock),
   };

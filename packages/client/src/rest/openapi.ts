@@ -1126,6 +1126,15 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
         headers: {
@@ -1146,6 +1155,24 @@ export interface operations {
       };
       /** @description `PRECONDITION_FAILED`: Precondition failed */
       412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
         headers: {
           [name: string]: unknown;
         };
