@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import {
   ApiError,
   createOpenApiDocument,
@@ -9,7 +8,7 @@ import {
   systemClock,
   type Clock,
 } from '@tasks/api';
-import { createDatabaseClient } from '@tasks/db';
+import { createDatabase } from '@tasks/db';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -25,6 +24,7 @@ import { healthRoutes } from './plugins/health.js';
 import { registerLoadShedding } from './plugins/load-shedding.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
+import { computeSecurityHeaders, registerSecurityHeaders } from './plugins/security-headers.js';
 import { restRoutes } from './plugins/rest.js';
 import { trpcRoutes } from './plugins/trpc.js';
 
@@ -103,6 +103,12 @@ export async function buildApp(
   config: AppConfig & { databaseUrl: string },
   { clock = systemClock }: AppDependencies = {},
 ): Promise<FastifyInstance> {
+  const securityHeaders = computeSecurityHeaders({
+    // The API serves JSON only: no document may load anything, or frame it.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // Cross-origin reads are governed by the CORS allow-list, not blanket-blocked.
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
   const app = Fastify({
     loggerInstance: createLogger(config),
     bodyLimit: config.bodyLimitBytes,
@@ -123,7 +129,7 @@ export async function buildApp(
     // The router's own refusals (a path that is not valid percent-encoded UTF-8, a parameter
     // over maxParamLength) match no route: answered like any unknown route, as problem+json.
     frameworkErrors: (_error, request, reply) => {
-      reply.header('x-request-id', request.id);
+      reply.headers(securityHeaders).header('x-request-id', request.id);
       sendProblem(request, reply, new ApiError('ROUTE_NOT_FOUND', 'No route matches this path'));
     },
   });
@@ -138,7 +144,7 @@ export async function buildApp(
     );
   }
 
-  const db = createDatabaseClient({
+  const { prisma: db, tasks: taskStatements } = createDatabase({
     url: config.databaseUrl,
     poolSize: config.dbPoolSize,
     statementTimeoutMs: config.dbStatementTimeoutMs,
@@ -149,16 +155,12 @@ export async function buildApp(
   app.addHook('onClose', () => db.$disconnect());
   const services = createServices({
     db,
+    taskStatements,
     clock,
     config: servicesConfig(config),
   });
 
-  await app.register(helmet, {
-    // The API serves JSON only: no document may load anything, or frame it.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    // Cross-origin reads are governed by the CORS allow-list, not blanket-blocked.
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-  });
+  registerSecurityHeaders(app, securityHeaders);
   await app.register(cors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
     // Browsers hide response headers from scripts unless listed; If-Match needs the ETag.

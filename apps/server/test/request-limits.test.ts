@@ -25,6 +25,9 @@ describe('request size limits', () => {
   it('answers a path that is not percent-encoded UTF-8 like an unknown route', async () => {
     const undecodable = await server.request('/tasks/%ED%A0%80');
     expect(undecodable.status).toBe(404);
+    // Refused by the router before any hook runs, yet with the same security headers.
+    expect(undecodable.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(undecodable.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await undecodable.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
   });
 
