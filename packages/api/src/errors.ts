@@ -118,7 +118,8 @@ const unavailableAdapterKinds = new Set([
 /**
  * PostgreSQL SQLSTATEs of an unavailable server: connection exceptions (08), insufficient
  * resources (53), operator intervention such as shutdown or a cancelled statement (57), system
- * errors (58) and a database that is gone (3D000).
+ * errors (58) and a database that is gone (3D000). Prisma's adapter reports them as
+ * `originalCode`; pg, under `TaskStatements`, as the error's `code`.
  */
 const unavailableSqlState = /^(08|53|57|58)|^3D000$/;
 
@@ -131,7 +132,10 @@ function isDatabaseUnavailable(error: unknown): boolean {
     cause?: unknown;
     meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
   } | null;
-  if (typeof details?.code === 'string' && unavailableCodes.has(details.code)) return true;
+  const code = details?.code;
+  if (typeof code === 'string' && (unavailableCodes.has(code) || unavailableSqlState.test(code))) {
+    return true;
+  }
   const adapterCause = details?.meta?.driverAdapterError?.cause;
   if (typeof adapterCause?.kind === 'string' && unavailableAdapterKinds.has(adapterCause.kind)) {
     return true;

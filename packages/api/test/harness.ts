@@ -1,4 +1,4 @@
-import { createDatabaseClient, type PrismaClient } from '@tasks/db';
+import { createDatabase, type PrismaClient } from '@tasks/db';
 import { createTestDatabase } from '@tasks/db/testing';
 import {
   createCaller,
@@ -42,9 +42,10 @@ let userCounter = 0;
 /** Procedures over a real, isolated PostgreSQL database, called in-process through createCaller. */
 export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
   const database = await createTestDatabase();
-  const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
+  const { prisma: db, tasks } = createDatabase({ url: database.url, poolSize: database.poolSize });
   const services = createServices({
     db,
+    taskStatements: tasks,
     clock: clock ?? { now: () => new Date() },
     config: {
       bcryptCost: 4,

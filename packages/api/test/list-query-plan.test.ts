@@ -2,7 +2,7 @@
  * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep:
  * the plan of the exact SQL Prisma sends has an index scan and no Sort node.
  */
-import { createDatabaseClient, type Prisma, type PrismaClient } from '@tasks/db';
+import { createDatabase, type Prisma, type PrismaClient } from '@tasks/db';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../src/index.js';
@@ -17,13 +17,15 @@ const queries: Prisma.QueryEvent[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  db = createDatabaseClient({
+  const { prisma, tasks } = createDatabase({
     url: database.url,
     poolSize: database.poolSize,
     onQuery: (event) => queries.push(event),
   });
+  db = prisma;
   services = createServices({
     db,
+    taskStatements: tasks,
     clock: { now: () => new Date() },
     config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 3600 },
   });

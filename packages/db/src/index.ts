@@ -1,9 +1,17 @@
 export {
+  createDatabase,
   createDatabaseClient,
   DatabaseBusyError,
   isConnectionFailure,
+  type Database,
   type DatabaseClientOptions,
 } from './client.js';
+export {
+  TaskStatements,
+  type NewTask,
+  type TaskChanges,
+  type TaskRecord,
+} from './task-statements.js';
 export {
   resolveDevDatabase,
   defaultDevDataDir,

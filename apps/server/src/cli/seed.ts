@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import { ApiError, createCaller, createContext, createServices, systemClock } from '@tasks/api';
 import {
-  createDatabaseClient,
+  createDatabase,
   embeddedPoolSize,
   getMigrationStatus,
   resolveDevDatabase,
-  type PrismaClient,
+  type Database,
 } from '@tasks/db';
 import { ConfigError, loadConfig, servicesConfig, type AppConfig } from '../config.js';
 import { demoTasks, type DemoTask } from './demo-tasks.js';
@@ -32,7 +32,7 @@ const database = await resolveDevDatabase(
   { dataDir: config.embeddedDb.dataDir },
 );
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
-const db = createDatabaseClient({
+const client = createDatabase({
   url: database.url,
   poolSize: database.source === 'embedded' ? embeddedPoolSize : config.dbPoolSize,
 });
@@ -44,8 +44,8 @@ try {
   if (pending.length > 0) {
     throw new Error(`${pending.length} migration(s) pending: run \`pnpm db:migrate\` first`);
   }
-  const demoUser = await ensureDemoUser(db);
-  const { count } = await db.task.createMany({
+  const demoUser = await ensureDemoUser(client);
+  const { count } = await client.prisma.task.createMany({
     data: demoTasks.map((task) => toRow(task, demoUser.userId, systemClock.now())),
     // Existing rows (same fixed id) are left alone, edited or not: only missing tasks are added.
     skipDuplicates: true,
@@ -60,7 +60,7 @@ try {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 } finally {
-  await db.$disconnect();
+  await client.prisma.$disconnect();
   await database.stop();
 }
 
@@ -68,9 +68,13 @@ try {
  * Registers through the API's own procedure, so the email is normalised, the password checked
  * against the same rules and hashed exactly as `POST /auth/register` does.
  */
-async function ensureDemoUser(client: PrismaClient): Promise<{ userId: string; isNew: boolean }> {
+async function ensureDemoUser({
+  prisma,
+  tasks,
+}: Database): Promise<{ userId: string; isNew: boolean }> {
   const services = createServices({
-    db: client,
+    db: prisma,
+    taskStatements: tasks,
     clock: systemClock,
     config: servicesConfig(config),
   });
@@ -96,7 +100,7 @@ async function ensureDemoUser(client: PrismaClient): Promise<{ userId: string; i
     return { userId: user.id, isNew: true };
   } catch (error) {
     if (!(error instanceof ApiError && error.apiCode === 'EMAIL_TAKEN')) throw error;
-    const user = await client.user.findUniqueOrThrow({
+    const user = await prisma.user.findUniqueOrThrow({
       where: { email: demoEmail },
       select: { id: true },
     });

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@tasks/db';
+import type { PrismaClient, TaskStatements } from '@tasks/db';
 import type { Clock } from '../context.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
 import { createPasswordHasher } from '../security/passwords.js';
@@ -15,6 +15,8 @@ export interface ServicesConfig {
 
 export interface ServiceDependencies {
   db: PrismaClient;
+  /** The busiest task statements, on `db`'s pool (`createDatabase` builds both). */
+  taskStatements: TaskStatements;
   clock: Clock;
   config: ServicesConfig;
 }
@@ -25,7 +27,12 @@ export interface Services {
 }
 
 /** Built once per process (or per test) from explicit dependencies; nothing is global. */
-export function createServices({ db, clock, config }: ServiceDependencies): Services {
+export function createServices({
+  db,
+  taskStatements,
+  clock,
+  config,
+}: ServiceDependencies): Services {
   return {
     auth: new AuthService({
       db,
@@ -35,7 +42,7 @@ export function createServices({ db, clock, config }: ServiceDependencies): Serv
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       sessionCacheMs: config.sessionCacheMs ?? 0,
     }),
-    tasks: new TaskService(db, clock),
+    tasks: new TaskService(db, taskStatements, clock),
   };
 }
 

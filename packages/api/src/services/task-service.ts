@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Prisma, type PrismaClient } from '@tasks/db';
+import { Prisma, type PrismaClient, type TaskStatements } from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../context.js';
 import { ApiError, validationError } from '../errors.js';
@@ -102,10 +102,6 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
-function isRecordNotFound(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
-}
-
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
@@ -129,6 +125,7 @@ const storedTaskSchema = z.object({
 export class TaskService {
   constructor(
     private readonly db: PrismaClient,
+    private readonly statements: TaskStatements,
     private readonly clock: Clock,
   ) {}
 
@@ -140,9 +137,7 @@ export class TaskService {
     ownerId: string,
     { idempotencyKey, ...input }: CreateTaskInput,
   ): Promise<TaskOutput> {
-    if (idempotencyKey === undefined) {
-      return this.db.task.create({ data: { ...input, ownerId }, select: taskSelect });
-    }
+    if (idempotencyKey === undefined) return this.statements.create({ ...input, ownerId });
     const requestHash = hashRequest(input);
     const key = { userId_key: { userId: ownerId, key: idempotencyKey } };
     await this.db.idempotencyKey.deleteMany({
@@ -189,7 +184,7 @@ export class TaskService {
   }
 
   async get(ownerId: string, id: string): Promise<TaskOutput> {
-    const task = await this.db.task.findFirst({ where: { id, ownerId }, select: taskSelect });
+    const task = await this.statements.findOwned(id, ownerId);
     if (!task) throw taskNotFound();
     return task;
   }
@@ -198,16 +193,9 @@ export class TaskService {
     ownerId: string,
     { id, expectedVersion, ...changes }: UpdateTaskInput,
   ): Promise<TaskOutput> {
-    try {
-      return await this.db.task.update({
-        where: { id, ownerId, ...(expectedVersion !== undefined && { version: expectedVersion }) },
-        data: { ...changes, version: { increment: 1 } },
-        select: taskSelect,
-      });
-    } catch (error) {
-      if (isRecordNotFound(error)) throw await this.missingOrChanged(ownerId, id, expectedVersion);
-      throw error;
-    }
+    const task = await this.statements.updateOwned(id, ownerId, changes, expectedVersion);
+    if (!task) throw await this.missingOrChanged(ownerId, id, expectedVersion);
+    return task;
   }
 
   async delete(ownerId: string, { id, expectedVersion }: DeleteTaskInput): Promise<void> {
