@@ -43,10 +43,13 @@ function burst(
   );
 }
 
-/** How many answers had each status, e.g. `{ 200: 1, 412: 99 }`. */
+/** How many answers had each status, e.g. `{ 200: 1, 412: 99 }`, printed for the record. */
 function tally(answers: Answer[]): Record<number, number> {
   const counts: Record<number, number> = {};
   for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
+  console.info(
+    `races: ${expect.getState().currentTestName ?? ''}: statuses ${JSON.stringify(counts)}`,
+  );
   return counts;
 }
 
