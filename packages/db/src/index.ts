@@ -8,6 +8,7 @@ export {
 } from './client.js';
 export {
   TaskStatements,
+  taskRecordSelect,
   type NewTask,
   type TaskChanges,
   type TaskRecord,

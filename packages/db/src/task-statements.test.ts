@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from './client.js';
-import type { TaskChanges } from './task-statements.js';
+import { taskRecordSelect, type TaskChanges } from './task-statements.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 // Each statement is held to what Prisma reads and writes for the same task, so a schema change
 // that these statements miss fails here rather than in a response.
-
-const taskSelect = {
-  id: true,
-  title: true,
-  description: true,
-  status: true,
-  version: true,
-  createdAt: true,
-  updatedAt: true,
-} as const;
 
 let database: TestDatabase;
 let db: Database;
@@ -35,7 +25,7 @@ afterAll(async () => {
 });
 
 const readWithPrisma = (id: string) =>
-  db.prisma.task.findUniqueOrThrow({ where: { id }, select: taskSelect });
+  db.prisma.task.findUniqueOrThrow({ where: { id }, select: taskRecordSelect });
 
 describe('TaskStatements', () => {
   it('creates what Prisma reads back, with the schema defaults and a version 7 id', async () => {
@@ -61,7 +51,7 @@ describe('TaskStatements', () => {
     const { id } = await db.prisma.task.create({ data: { ownerId, title: 'Mine' } });
     const viaPrisma = await db.prisma.task.findFirst({
       where: { id, ownerId },
-      select: taskSelect,
+      select: taskRecordSelect,
     });
     expect(await db.tasks.findOwned(id, ownerId)).toEqual(viaPrisma);
     expect(await db.tasks.findOwned(id, otherOwnerId)).toBeNull();
@@ -84,7 +74,7 @@ describe('TaskStatements', () => {
     const expected = await db.prisma.task.update({
       where: { id: viaPrisma.id },
       data: { ...changes, version: { increment: 1 } },
-      select: taskSelect,
+      select: taskRecordSelect,
     });
     expect(changed).toEqual(await readWithPrisma(viaStatements.id));
     const { title, description, status, version } = expected;

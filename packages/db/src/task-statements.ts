@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { Prisma } from './generated/prisma/client.js';
 import type { TaskStatus } from './generated/prisma/enums.js';
 
 /** A task as the API returns it (Prisma's `Task` without `ownerId`). */
@@ -12,6 +13,17 @@ export interface TaskRecord {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The same columns through Prisma, for the task queries that stay with it. */
+export const taskRecordSelect = {
+  id: true,
+  title: true,
+  description: true,
+  status: true,
+  version: true,
+  createdAt: true,
+  updatedAt: true,
+} satisfies Prisma.TaskSelect;
 
 export interface NewTask {
   ownerId: string;

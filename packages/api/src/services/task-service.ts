@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Prisma, type PrismaClient, type TaskStatements } from '@tasks/db';
+import { Prisma, taskRecordSelect, type PrismaClient, type TaskStatements } from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../context.js';
 import { ApiError, validationError } from '../errors.js';
@@ -13,16 +13,6 @@ import {
   type TaskPage,
   type UpdateTaskInput,
 } from '../schemas/task.js';
-
-const taskSelect = {
-  id: true,
-  title: true,
-  description: true,
-  status: true,
-  version: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.TaskSelect;
 
 /** How long an Idempotency-Key keeps its first response. */
 const idempotencyWindowMs = 24 * 60 * 60 * 1000;
@@ -145,7 +135,10 @@ export class TaskService {
     });
     try {
       return await this.db.$transaction(async (tx) => {
-        const task = await tx.task.create({ data: { ...input, ownerId }, select: taskSelect });
+        const task = await tx.task.create({
+          data: { ...input, ownerId },
+          select: taskRecordSelect,
+        });
         await tx.idempotencyKey.create({
           data: {
             ...key.userId_key,
@@ -229,7 +222,7 @@ export class TaskService {
       where: { AND: conditions },
       orderBy: [{ [sort]: order }, { id: order }],
       take: limit + 1,
-      select: taskSelect,
+      select: taskRecordSelect,
     });
     const items = rows.slice(0, limit);
     const last = items.at(-1);
