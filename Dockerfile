@@ -11,6 +11,7 @@ WORKDIR /repo
 RUN corepack enable
 # Packages first, from the lockfile alone: this layer is rebuilt only when dependencies change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches/ patches/
 COPY scripts/build-image-steps.sh scripts/
 RUN scripts/build-image-steps.sh fetch
 COPY . .

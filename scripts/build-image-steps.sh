@@ -3,7 +3,8 @@
 # runs the same steps on the checkout, so CI exercises what the image does without a Docker engine.
 #
 #   fetch           download every package of pnpm-lock.yaml into pnpm's store (needs only the
-#                   lockfile and the root manifest: the Dockerfile caches this layer)
+#                   lockfile, the root manifest, the workspace file and patches/: the Dockerfile
+#                   caches this layer)
 #   build           install from the lockfile without the network, bundle the server and the
 #                   migration CLI into apps/server/dist
 #   deploy <outdir> the server's package, bundle and migrations, with production dependencies
