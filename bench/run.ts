@@ -27,6 +27,7 @@ import { encodeCursor } from '../packages/api/src/services/task-service.js';
 import {
   applyMigrations,
   embeddedPoolSize,
+  embeddedPreparedStatements,
   startEmbeddedPostgres,
 } from '../packages/db/src/index.js';
 import { withClient } from '../packages/db/src/with-client.js';
@@ -55,6 +56,8 @@ interface BenchDatabase {
   description: string;
   url: string;
   poolSize: number;
+  /** Whether the API may prepare named statements (not on PGlite's shared session). */
+  preparedStatements: boolean;
   drop(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ async function createDatabase(): Promise<BenchDatabase> {
       description: 'embedded PGlite (no DATABASE_URL)',
       url: embedded.url,
       poolSize: embeddedPoolSize,
+      preparedStatements: embeddedPreparedStatements,
       drop: () => embedded.stop(),
     };
   }
@@ -77,6 +81,7 @@ async function createDatabase(): Promise<BenchDatabase> {
     description: `PostgreSQL at ${url.host}`,
     url: url.toString(),
     poolSize: 10,
+    preparedStatements: true,
     drop: () =>
       withClient(adminUrl, (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
@@ -506,6 +511,7 @@ async function main() {
     const shared = {
       DATABASE_URL: database.url,
       DB_POOL_SIZE: String(database.poolSize),
+      DB_PREPARED_STATEMENTS: String(database.preparedStatements),
       JWT_SECRET: jwtSecret,
       JWT_ISSUER: 'tasks-api',
       JWT_AUDIENCE: 'tasks-api',

@@ -144,15 +144,17 @@ export async function buildApp(
     );
   }
 
-  const { prisma: db, tasks: taskStatements } = createDatabase({
+  const database = createDatabase({
     url: config.databaseUrl,
     poolSize: config.dbPoolSize,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
     maxWaiting: config.dbPoolMaxWaiting,
+    preparedStatements: config.dbPreparedStatements,
   });
-  app.addHook('onClose', () => db.$disconnect());
+  app.addHook('onClose', () => database.close());
+  const { prisma: db, tasks: taskStatements } = database;
   const services = createServices({
     db,
     taskStatements,

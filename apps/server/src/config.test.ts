@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       migrateOnStart: true,
       bcryptCost: 12,
+      dbPreparedStatements: true,
     });
     expect(config.jwt.isDevDefault).toBe(true);
   });
@@ -54,9 +55,11 @@ describe('loadConfig', () => {
     const config = loadConfig({
       CORS_ORIGINS: 'http://a.test, http://b.test',
       MIGRATE_ON_START: 'false',
+      DB_PREPARED_STATEMENTS: 'false',
     });
     expect(config.corsOrigins).toEqual(['http://a.test', 'http://b.test']);
     expect(config.migrateOnStart).toBe(false);
+    expect(config.dbPreparedStatements).toBe(false);
   });
 
   it('has rate limits by default, counted in memory', () => {

@@ -43,6 +43,7 @@ const envSchema = z
     DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
     DB_POOL_MAX_WAITING: z.coerce.number().int().min(0).max(100_000).default(1_000),
+    DB_PREPARED_STATEMENTS: z.stringbool().default(true),
     LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     LOAD_SHED_MAX_HEAP_USED_MB: z.coerce.number().int().min(0).max(1_048_576).default(0),
     MIGRATE_ON_START: z.stringbool().optional(),
@@ -122,6 +123,8 @@ export interface AppConfig {
   dbQueryTimeoutMs: number;
   /** Queries that may wait for a pooled connection; more are answered 503 at once. */
   dbPoolMaxWaiting: number;
+  /** Prepare the hot statements once per connection; off behind an old transaction pooler. */
+  dbPreparedStatements: boolean;
   /** Thresholds over which requests are answered 503 before any work; 0 switches one off. */
   loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
   trustProxy: boolean | number | string[];
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     dbConnectTimeoutMs: values.DB_CONNECT_TIMEOUT_MS,
     dbQueryTimeoutMs: values.DB_QUERY_TIMEOUT_MS,
     dbPoolMaxWaiting: values.DB_POOL_MAX_WAITING,
+    dbPreparedStatements: values.DB_PREPARED_STATEMENTS,
     loadShedding: {
       maxEventLoopDelayMs: values.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: values.LOAD_SHED_MAX_HEAP_USED_MB * 1024 * 1024,

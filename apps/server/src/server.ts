@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { applyMigrations, embeddedPoolSize, resolveDevDatabase } from '@tasks/db';
+import {
+  applyMigrations,
+  embeddedPoolSize,
+  embeddedPreparedStatements,
+  resolveDevDatabase,
+} from '@tasks/db';
 import { buildApp } from './app.js';
 import { closeGracefully } from './graceful-close.js';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
@@ -45,7 +50,10 @@ async function main(): Promise<void> {
   const app = await buildApp({
     ...config,
     databaseUrl: database.url,
-    ...(database.source === 'embedded' && { dbPoolSize: embeddedPoolSize }),
+    ...(database.source === 'embedded' && {
+      dbPoolSize: embeddedPoolSize,
+      dbPreparedStatements: embeddedPreparedStatements,
+    }),
   });
   if (database.source === 'embedded') {
     app.log.info({ url: database.url }, 'using the embedded development database');

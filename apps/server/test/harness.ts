@@ -130,7 +130,7 @@ export async function startTestServer(
   const database = await createTestDatabase();
   const config = loadConfig({
     ...testEnv,
-    DB_POOL_SIZE: String(database.poolSize),
+    ...database.serverEnv,
     ...env,
     DATABASE_URL: database.url,
   });

@@ -68,11 +68,12 @@ describe('a flood while every database connection is stuck', () => {
   const proxied = useProxiedTestDatabase();
 
   it('is answered 503 at once beyond DB_POOL_MAX_WAITING, with bounded memory, then served again', async () => {
-    const { proxy } = proxied;
+    const { proxy, database } = proxied;
     const server = await spawnServer({
       ...spawnedTestEnv,
       LOG_LEVEL: 'error',
       DATABASE_URL: proxy.url,
+      DB_PREPARED_STATEMENTS: database.serverEnv.DB_PREPARED_STATEMENTS,
       DB_POOL_SIZE: String(poolSize),
       DB_POOL_MAX_WAITING: String(maxWaiting),
       DB_CONNECT_TIMEOUT_MS: '1000',

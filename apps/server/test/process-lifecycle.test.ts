@@ -19,8 +19,7 @@ afterAll(async () => {
 });
 
 const serverEnv = () => ({
-  DATABASE_URL: database.url,
-  DB_POOL_SIZE: String(database.poolSize),
+  ...database.serverEnv,
   JWT_SECRET: 'lifecycle-secret-that-is-long-enough-0000',
   LOG_LEVEL: 'info',
   AUTH_RATE_LIMIT_MAX_PER_IP: '1000',

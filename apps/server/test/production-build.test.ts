@@ -49,11 +49,10 @@ afterAll(async () => {
 
 describe('production build', () => {
   it('serves /ready, register and login from dist/server.js', async () => {
-    const { url, poolSize } = await database();
+    const { serverEnv } = await database();
     const server = await startBuiltServer({
       NODE_ENV: 'production',
-      DATABASE_URL: url,
-      DB_POOL_SIZE: String(poolSize),
+      ...serverEnv,
       JWT_SECRET: jwtSecret,
       BCRYPT_COST: '4',
       LOG_LEVEL: 'warn',

@@ -12,8 +12,8 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   database = await createTestDatabase({ migrated: false });
-  const config = loadConfig({ ...testEnv, DATABASE_URL: database.url });
-  app = await buildApp({ ...config, databaseUrl: database.url, dbPoolSize: database.poolSize });
+  const config = loadConfig({ ...testEnv, ...database.serverEnv });
+  app = await buildApp({ ...config, databaseUrl: database.url });
 });
 afterAll(async () => {
   await app.close();

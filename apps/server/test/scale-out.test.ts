@@ -18,8 +18,7 @@ describe.skipIf(!redisUrl)('two instances behind one database and one Redis (RED
   beforeAll(async () => {
     database = await createTestDatabase();
     const shared = {
-      DATABASE_URL: database.url,
-      DB_POOL_SIZE: String(database.poolSize),
+      ...database.serverEnv,
       REDIS_URL: redisUrl,
       RATE_LIMIT_REDIS_PREFIX: `tasks-test:scale-out-${randomUUID()}:`,
       AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '3',

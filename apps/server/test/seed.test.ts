@@ -20,8 +20,7 @@ afterAll(async () => {
 /** The CLI as `pnpm db:seed` runs it, against the test database. */
 const seed = () =>
   runToExit(['--import', 'tsx', 'src/cli/seed.ts'], {
-    DATABASE_URL: database.url,
-    DB_POOL_SIZE: String(database.poolSize),
+    ...database.serverEnv,
     BCRYPT_COST: '4',
     SEED_PASSWORD: undefined,
   });
@@ -56,8 +55,7 @@ describe('db:seed', () => {
     const config = loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
-      DATABASE_URL: database.url,
-      DB_POOL_SIZE: String(database.poolSize),
+      ...database.serverEnv,
     });
     const app = await buildApp({ ...config, databaseUrl: database.url });
     try {

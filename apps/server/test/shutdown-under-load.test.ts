@@ -25,8 +25,7 @@ it('answers every accepted write, loses none, and exits 0 within the grace perio
   const server = await spawnServer({
     ...spawnedTestEnv,
     LOG_LEVEL: 'info',
-    DATABASE_URL: database.url,
-    DB_POOL_SIZE: String(database.poolSize),
+    ...database.serverEnv,
     RATE_LIMIT_MAX: '1000000',
     SHUTDOWN_DRAIN_MS: '1000',
     SHUTDOWN_GRACE_MS: String(graceMs),

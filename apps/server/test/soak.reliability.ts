@@ -123,8 +123,7 @@ it(
       {
         ...spawnedTestEnv,
         LOG_LEVEL: 'warn',
-        DATABASE_URL: database.url,
-        DB_POOL_SIZE: String(database.poolSize),
+        ...database.serverEnv,
         RATE_LIMIT_MAX: '100000000',
         AUTH_RATE_LIMIT_MAX_PER_IP: '100000000',
         AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '100000000',

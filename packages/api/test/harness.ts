@@ -42,7 +42,12 @@ let userCounter = 0;
 /** Procedures over a real, isolated PostgreSQL database, called in-process through createCaller. */
 export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
   const database = await createTestDatabase();
-  const { prisma: db, tasks } = createDatabase({ url: database.url, poolSize: database.poolSize });
+  const connection = createDatabase({
+    url: database.url,
+    poolSize: database.poolSize,
+    preparedStatements: database.preparedStatements,
+  });
+  const { prisma: db, tasks } = connection;
   const services = createServices({
     db,
     taskStatements: tasks,
@@ -75,7 +80,7 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
       };
     },
     async close() {
-      await db.$disconnect();
+      await connection.close();
       await database.drop();
     },
   };

@@ -2,7 +2,7 @@
  * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep:
  * the plan of the exact SQL Prisma sends has an index scan and no Sort node.
  */
-import { createDatabase, type Prisma, type PrismaClient } from '@tasks/db';
+import { createDatabase, type Database, type Prisma, type PrismaClient } from '@tasks/db';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../src/index.js';
@@ -10,6 +10,7 @@ import { testAccessTokens } from './harness.js';
 
 const rowsOfOwner = 10_050;
 let database: TestDatabase;
+let connection: Database;
 let db: PrismaClient;
 let services: Services;
 let ownerId: string;
@@ -17,15 +18,16 @@ const queries: Prisma.QueryEvent[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const { prisma, tasks } = createDatabase({
+  connection = createDatabase({
     url: database.url,
     poolSize: database.poolSize,
+    preparedStatements: database.preparedStatements,
     onQuery: (event) => queries.push(event),
   });
-  db = prisma;
+  db = connection.prisma;
   services = createServices({
     db,
-    taskStatements: tasks,
+    taskStatements: connection.tasks,
     clock: { now: () => new Date() },
     config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 3600 },
   });
@@ -51,7 +53,7 @@ beforeAll(async () => {
   await db.$executeRawUnsafe('ANALYZE "Task"');
 }, 120_000);
 afterAll(async () => {
-  await db.$disconnect();
+  await connection.close();
   await database.drop();
 });
 

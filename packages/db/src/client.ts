@@ -27,6 +27,11 @@ export interface DatabaseClientOptions {
    * once with `DatabaseBusyError` instead of growing pg's queue (and memory) without bound.
    */
   maxWaiting?: number;
+  /**
+   * Prepare the hand-written statements once per connection (default); see
+   * `TaskStatementsOptions.prepared` for where not to.
+   */
+  preparedStatements?: boolean;
   /** Receives every SQL statement Prisma sends, with its parameters (for tools that inspect plans). */
   onQuery?: (event: Prisma.QueryEvent) => void;
 }
@@ -111,16 +116,29 @@ class BoundedPool extends pg.Pool {
  */
 const errorFormat = 'minimal';
 
+function createPrismaClient(adapter: PrismaPg, onQuery: DatabaseClientOptions['onQuery']) {
+  if (!onQuery) return new PrismaClient({ adapter, errorFormat });
+  const prisma = new PrismaClient({
+    adapter,
+    errorFormat,
+    log: [{ level: 'query', emit: 'event' }],
+  });
+  prisma.$on('query', onQuery);
+  return prisma;
+}
+
 /** Prisma's client, and the hand-written statements of the busiest routes on the same pool. */
 export interface Database {
   prisma: PrismaClient;
   tasks: TaskStatements;
+  /** Disconnects Prisma and ends the pool, even where only `tasks` ever used it. */
+  close(): Promise<void>;
 }
 
 /**
  * Builds a Prisma client on the `pg` driver adapter, with `TaskStatements` on its pool. There is
  * deliberately no module-level singleton: whoever owns the process lifecycle (the server, a
- * test, a script) creates one and disconnects it (`prisma.$disconnect()` ends the pool).
+ * test, a script) creates one and closes it.
  */
 export function createDatabase({
   url,
@@ -129,6 +147,7 @@ export function createDatabase({
   connectTimeoutMs,
   queryTimeoutMs,
   maxWaiting = Number.POSITIVE_INFINITY,
+  preparedStatements = true,
   onQuery,
 }: DatabaseClientOptions): Database {
   const pool = new BoundedPool(
@@ -142,15 +161,17 @@ export function createDatabase({
     maxWaiting,
   );
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  const tasks = new TaskStatements(pool);
-  if (!onQuery) return { prisma: new PrismaClient({ adapter, errorFormat }), tasks };
-  const prisma = new PrismaClient({
-    adapter,
-    errorFormat,
-    log: [{ level: 'query', emit: 'event' }],
-  });
-  prisma.$on('query', onQuery);
-  return { prisma, tasks };
+  const tasks = new TaskStatements(pool, { prepared: preparedStatements });
+  const prisma = createPrismaClient(adapter, onQuery);
+  return {
+    prisma,
+    tasks,
+    async close() {
+      // The adapter ends the pool only if Prisma itself ever connected.
+      await prisma.$disconnect();
+      if (!pool.ended) await pool.end();
+    },
+  };
 }
 
 /** Prisma's client alone, for whoever needs no `TaskStatements` (scripts, test inspection). */

@@ -14,6 +14,12 @@ import pg from 'pg';
  */
 export const embeddedPoolSize = 1;
 
+/**
+ * No named statements either: a name prepared through one connection already exists for the
+ * next (a reconnect, or another process such as the seed CLI), since all share the one session.
+ */
+export const embeddedPreparedStatements = false;
+
 export interface StartEmbeddedPostgresOptions {
   /** Directory of the PGlite data; undefined keeps the database in memory. */
   dataDir?: string;

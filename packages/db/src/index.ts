@@ -21,6 +21,7 @@ export {
 } from './dev-database.js';
 export {
   embeddedPoolSize,
+  embeddedPreparedStatements,
   ensureEmbeddedPostgres,
   startEmbeddedPostgres,
   type EmbeddedPostgres,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from './client.js';
 import { taskRecordSelect, type TaskChanges } from './task-statements.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
@@ -13,14 +13,18 @@ let otherOwnerId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  db = createDatabase({ url: database.url, poolSize: database.poolSize });
+  db = createDatabase({
+    url: database.url,
+    poolSize: database.poolSize,
+    preparedStatements: database.preparedStatements,
+  });
   const createUser = (email: string) =>
     db.prisma.user.create({ data: { email, passwordHash: 'not a hash' }, select: { id: true } });
   ({ id: ownerId } = await createUser('owner@example.com'));
   ({ id: otherOwnerId } = await createUser('other@example.com'));
 });
 afterAll(async () => {
-  await db.prisma.$disconnect();
+  await db.close();
   await database.drop();
 });
 
@@ -91,4 +95,47 @@ describe('TaskStatements', () => {
     const changed = await db.tasks.updateOwned(task.id, ownerId, { title: 'On time' }, 1);
     expect(changed).toMatchObject({ title: 'On time', version: 2 });
   });
+
+  it('keeps answering after a failed statement costs it its connection', async () => {
+    const task = await db.tasks.create({ ownerId, title: 'Survivor' });
+    const single = createDatabase({
+      url: database.url,
+      poolSize: 1,
+      preparedStatements: database.preparedStatements,
+    });
+    try {
+      expect(await single.tasks.findOwned(task.id, ownerId)).toEqual(task);
+      // Not a uuid: PostgreSQL refuses the parameter, and pg's pool drops that connection.
+      await expect(single.tasks.findOwned('not-a-uuid', ownerId)).rejects.toMatchObject({
+        code: '22P02',
+      });
+      expect(await single.tasks.findOwned(task.id, ownerId)).toEqual(task);
+    } finally {
+      await single.close();
+    }
+  });
+
+  // PGlite's connections share one session, where named statements are switched off.
+  it.runIf(inject('testDatabase').kind === 'server')(
+    'prepares each statement once on its connection, when asked to',
+    async () => {
+      const single = createDatabase({ url: database.url, poolSize: 1, preparedStatements: true });
+      try {
+        const task = await single.tasks.create({ ownerId, title: 'Prepared' });
+        await single.tasks.findOwned(task.id, ownerId);
+        await single.tasks.findOwned(task.id, ownerId);
+        await single.tasks.updateOwned(task.id, ownerId, { status: 'done' });
+        // Prisma runs on the same single connection, so it sees that session's statements.
+        const prepared = await single.prisma.$queryRaw<{ name: string }[]>`
+          SELECT name FROM pg_prepared_statements ORDER BY name`;
+        expect(prepared.map(({ name }) => name)).toEqual([
+          'task_create',
+          'task_find_owned',
+          'task_update_owned',
+        ]);
+      } finally {
+        await single.close();
+      }
+    },
+  );
 });

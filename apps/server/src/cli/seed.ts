@@ -5,6 +5,7 @@ import { ApiError, createCaller, createContext, createServices, systemClock } fr
 import {
   createDatabase,
   embeddedPoolSize,
+  embeddedPreparedStatements,
   getMigrationStatus,
   resolveDevDatabase,
   type Database,
@@ -34,7 +35,9 @@ const database = await resolveDevDatabase(
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 const client = createDatabase({
   url: database.url,
-  poolSize: database.source === 'embedded' ? embeddedPoolSize : config.dbPoolSize,
+  ...(database.source === 'embedded'
+    ? { poolSize: embeddedPoolSize, preparedStatements: embeddedPreparedStatements }
+    : { poolSize: config.dbPoolSize, preparedStatements: config.dbPreparedStatements }),
 });
 try {
   const { pending } = await getMigrationStatus({
@@ -60,7 +63,7 @@ try {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 } finally {
-  await client.prisma.$disconnect();
+  await client.close();
   await database.stop();
 }
 

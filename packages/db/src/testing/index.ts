@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
-import { embeddedPoolSize, startEmbeddedPostgres } from '../embedded.js';
+import {
+  embeddedPoolSize,
+  embeddedPreparedStatements,
+  startEmbeddedPostgres,
+} from '../embedded.js';
 import { withClient } from '../with-client.js';
 import type {} from './context.js';
 
@@ -12,7 +16,30 @@ export interface TestDatabase {
   url: string;
   /** Connections a client should pool: PGlite serves one session, see `embeddedPoolSize`. */
   poolSize: number;
+  /** Whether a client may prepare named statements: not on PGlite, see `embeddedPreparedStatements`. */
+  preparedStatements: boolean;
+  /** The same settings as the server's environment, for a server or CLI started on this database. */
+  serverEnv: { DATABASE_URL: string; DB_POOL_SIZE: string; DB_PREPARED_STATEMENTS: string };
   drop(): Promise<void>;
+}
+
+function testDatabase(
+  url: string,
+  poolSize: number,
+  preparedStatements: boolean,
+  drop: () => Promise<void>,
+): TestDatabase {
+  return {
+    url,
+    poolSize,
+    preparedStatements,
+    serverEnv: {
+      DATABASE_URL: url,
+      DB_POOL_SIZE: String(poolSize),
+      DB_PREPARED_STATEMENTS: String(preparedStatements),
+    },
+    drop,
+  };
 }
 
 export interface CreateTestDatabaseOptions {
@@ -32,7 +59,9 @@ export async function createTestDatabase({
   if (source.kind === 'embedded') {
     const dump = await readFile(migrated ? source.dumpPath : source.emptyDumpPath);
     const embedded = await startEmbeddedPostgres({ loadDataDir: new Blob([dump]) });
-    return { url: embedded.url, poolSize: embeddedPoolSize, drop: () => embedded.stop() };
+    return testDatabase(embedded.url, embeddedPoolSize, embeddedPreparedStatements, () =>
+      embedded.stop(),
+    );
   }
 
   const name = `${source.prefix}${randomBytes(6).toString('hex')}`;
@@ -52,12 +81,9 @@ export async function createTestDatabase({
       }
     }
   });
-  return {
-    url: url.toString(),
-    poolSize: 4,
-    drop: () =>
-      withClient(source.adminUrl, (client) =>
-        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-      ).then(() => {}),
-  };
+  return testDatabase(url.toString(), 4, true, () =>
+    withClient(source.adminUrl, (client) =>
+      client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    ).then(() => {}),
+  );
 }
