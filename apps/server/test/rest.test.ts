@@ -192,6 +192,42 @@ describe('tasks over REST', () => {
       nextCursor: null,
     });
   });
+
+  it('writes bodies from the response schemas exactly as JSON.stringify would', async () => {
+    const writer = await server.signUp();
+    const title = 'Quote " backslash \\ tab\t line\u2028separator \u{1F600} \u00e9 </script>';
+    const description = 'Line one\nline two';
+    const created = await server.request('/tasks', {
+      method: 'POST',
+      token: writer.token,
+      body: { title, description },
+    });
+    await server.request('/tasks', {
+      method: 'POST',
+      token: writer.token,
+      body: { title: 'Bare' },
+    });
+    for (const response of [
+      created,
+      await server.request(`/tasks/${((await created.clone().json()) as { id: string }).id}`, {
+        token: writer.token,
+      }),
+      await server.request('/tasks?limit=1', { token: writer.token }),
+      await server.request('/tasks', { token: writer.token }),
+      await server.request('/auth/me', { token: writer.token }),
+    ]) {
+      const text = await response.text();
+      expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    }
+    const page = (await (await server.request('/tasks', { token: writer.token })).json()) as {
+      items: { title: string; description: string | null; createdAt: string }[];
+    };
+    expect(page.items).toEqual([
+      expect.objectContaining({ title: 'Bare', description: null }),
+      expect.objectContaining({ title, description }),
+    ]);
+    expect(page.items[0]?.createdAt).toMatch(isoTimestamp);
+  });
 });
 
 describe('bad input gets a documented error, never a 500', () => {

@@ -106,6 +106,9 @@ export async function restRoutes(
     app.route({
       method: operation.method,
       url: toFastifyPath(operation.path),
+      ...(operation.successBodySchema && {
+        schema: { response: { [operation.successStatus]: operation.successBodySchema } },
+      }),
       handler: async (request, reply) => {
         const caller = createCaller(createContext(services, requestDetails(request)));
         const output = await resolveProcedure(
