@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient, type Prisma } from './generated/prisma/client.js';
-import { TaskStatements } from './task-statements.js';
+import { PrismaClient } from './generated/prisma/client.js';
+import { TaskStatements, type SentStatement } from './task-statements.js';
 
 export interface DatabaseClientOptions {
   /** PostgreSQL connection string, e.g. `postgresql://user@host:5432/db`. */
@@ -32,8 +32,11 @@ export interface DatabaseClientOptions {
    * `TaskStatementsOptions.prepared` for where not to.
    */
   preparedStatements?: boolean;
-  /** Receives every SQL statement Prisma sends, with its parameters (for tools that inspect plans). */
-  onQuery?: (event: Prisma.QueryEvent) => void;
+  /**
+   * Receives every SQL statement sent, by Prisma or by `TaskStatements`, with its parameters
+   * (for tools that inspect plans).
+   */
+  onQuery?: (statement: SentStatement) => void;
 }
 
 /** Every pooled connection is in use and `maxWaiting` queries already wait for one. */
@@ -123,7 +126,9 @@ function createPrismaClient(adapter: PrismaPg, onQuery: DatabaseClientOptions['o
     errorFormat,
     log: [{ level: 'query', emit: 'event' }],
   });
-  prisma.$on('query', onQuery);
+  prisma.$on('query', (event) => {
+    onQuery({ sql: event.query, params: JSON.parse(event.params) as unknown[] });
+  });
   return prisma;
 }
 
@@ -161,7 +166,7 @@ export function createDatabase({
     maxWaiting,
   );
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  const tasks = new TaskStatements(pool, { prepared: preparedStatements });
+  const tasks = new TaskStatements(pool, { prepared: preparedStatements, onQuery });
   const prisma = createPrismaClient(adapter, onQuery);
   return {
     prisma,

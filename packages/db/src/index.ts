@@ -10,8 +10,12 @@ export {
   TaskStatements,
   taskRecordSelect,
   type NewTask,
+  type SentStatement,
+  type SortOrder,
   type TaskChanges,
+  type TaskListQuery,
   type TaskRecord,
+  type TaskSortField,
 } from './task-statements.js';
 export {
   resolveDevDatabase,

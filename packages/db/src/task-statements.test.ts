@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from './client.js';
-import { taskRecordSelect, type TaskChanges } from './task-statements.js';
+import type { Prisma } from './generated/prisma/client.js';
+import {
+  taskRecordSelect,
+  type SortOrder,
+  type TaskChanges,
+  type TaskListQuery,
+  type TaskSortField,
+} from './task-statements.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 // Each statement is held to what Prisma reads and writes for the same task, so a schema change
@@ -94,6 +101,89 @@ describe('TaskStatements', () => {
 
     const changed = await db.tasks.updateOwned(task.id, ownerId, { title: 'On time' }, 1);
     expect(changed).toMatchObject({ title: 'On time', version: 2 });
+  });
+
+  describe('list', () => {
+    let listerId: string;
+    beforeAll(async () => {
+      ({ id: listerId } = await db.prisma.user.create({
+        data: { email: 'lister@example.com', passwordHash: 'not a hash' },
+      }));
+      const statuses = ['open', 'in_progress', 'done'] as const;
+      // Repeated titles and timestamps, so that the id must break ties; LIKE wildcards in text.
+      await db.prisma.task.createMany({
+        data: Array.from({ length: 60 }, (_, i) => ({
+          ownerId: listerId,
+          title: `${['Alpha', 'beta', 'Gamma 50%', 'delta_x'][i % 4]}`,
+          description: i % 3 === 0 ? null : `Notes ${i % 5} on 100% of it`,
+          status: statuses[i % 3],
+          createdAt: new Date(Date.UTC(2026, 0, 1 + (i % 7))),
+          updatedAt: new Date(Date.UTC(2026, 1, 1 + (i % 11))),
+        })),
+      });
+    });
+
+    /** The same page through Prisma: the statement must match it row for row. */
+    const listWithPrisma = ({ sort, order, statuses, contains, after, limit }: TaskListQuery) => {
+      const where: Prisma.TaskWhereInput[] = [{ ownerId: listerId }];
+      if (statuses) where.push({ status: { in: statuses } });
+      if (contains !== undefined) {
+        const literal = contains.replace(/[\\%_]/g, (character) => `\\${character}`);
+        where.push({
+          OR: [
+            { title: { contains: literal, mode: 'insensitive' } },
+            { description: { contains: literal, mode: 'insensitive' } },
+          ],
+        });
+      }
+      if (after) {
+        const [, exclusive] = order === 'desc' ? ['lte', 'lt'] : ['gte', 'gt'];
+        where.push({
+          OR: [
+            { [sort]: { [exclusive]: after.key } },
+            { [sort]: after.key, id: { [exclusive]: after.id } },
+          ],
+        });
+      }
+      return db.prisma.task.findMany({
+        where: { AND: where },
+        orderBy: [{ [sort]: order }, { id: order }],
+        take: limit,
+        select: taskRecordSelect,
+      });
+    };
+
+    const shapes = (['createdAt', 'updatedAt', 'title'] as TaskSortField[]).flatMap((sort) =>
+      (['desc', 'asc'] as SortOrder[]).map((order) => ({ sort, order })),
+    );
+
+    it.each(shapes)(
+      'pages by $sort $order as Prisma does, filtered or not',
+      async ({ sort, order }) => {
+        const filters: Pick<TaskListQuery, 'statuses' | 'contains'>[] = [
+          {},
+          { statuses: ['open', 'done'] },
+          { contains: 'ALPHA' },
+          { contains: '50%' },
+          { contains: '_' },
+          { contains: '100%', statuses: ['in_progress'] },
+        ];
+        for (const filter of filters) {
+          let after: TaskListQuery['after'];
+          let pages = 0;
+          for (;;) {
+            const query = { ownerId: listerId, sort, order, ...filter, after, limit: 7 };
+            const page = await db.tasks.list(query);
+            expect(page).toEqual(await listWithPrisma(query));
+            const last = page.at(-1);
+            if (!last || page.length < 7) break;
+            after = { key: last[sort], id: last.id };
+            pages++;
+          }
+          expect(pages).toBeGreaterThan(filter.contains === undefined ? 3 : 0);
+        }
+      },
+    );
   });
 
   it('keeps answering after a failed statement costs it its connection', async () => {

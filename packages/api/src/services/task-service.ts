@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Prisma, taskRecordSelect, type PrismaClient, type TaskStatements } from '@tasks/db';
+import {
+  Prisma,
+  taskRecordSelect,
+  type PrismaClient,
+  type TaskListQuery,
+  type TaskStatements,
+} from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../context.js';
 import { ApiError, validationError } from '../errors.js';
@@ -72,24 +78,9 @@ function isCursorTimestamp(key: string): boolean {
   return /^(?!0000)\d{4}-/.test(key) && !Number.isNaN(time) && new Date(time).toISOString() === key;
 }
 
-/**
- * Rows strictly after the cursor in (sort key, id) order. The redundant `key <= value` bound
- * (for descending order) lets PostgreSQL start the index scan at the cursor instead of filtering
- * every earlier row, so page 10 000 costs what page 1 costs.
- */
-function afterCursor({ sort, order, key, id }: Cursor): Prisma.TaskWhereInput {
-  const value = sort === 'title' ? key : new Date(key);
-  const [inclusive, exclusive] =
-    order === 'desc' ? (['lte', 'lt'] as const) : (['gte', 'gt'] as const);
-  return {
-    [sort]: { [inclusive]: value },
-    OR: [{ [sort]: { [exclusive]: value } }, { id: { [exclusive]: id } }],
-  };
-}
-
-/** LIKE wildcards in user text are literal characters, not patterns. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+/** The row the cursor points after, its sort key typed as the column is. */
+function cursorPosition({ sort, key, id }: Cursor): NonNullable<TaskListQuery['after']> {
+  return { key: sort === 'title' ? key : new Date(key), id };
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -206,23 +197,15 @@ export class TaskService {
     ownerId: string,
     { limit, cursor, status, q, sort, order }: ListTasksInput,
   ): Promise<TaskPage> {
-    const conditions: Prisma.TaskWhereInput[] = [{ ownerId }];
-    if (status) conditions.push({ status: { in: status } });
-    if (q !== undefined) {
-      const contains = escapeLike(q);
-      conditions.push({
-        OR: [
-          { title: { contains, mode: 'insensitive' } },
-          { description: { contains, mode: 'insensitive' } },
-        ],
-      });
-    }
-    if (cursor !== undefined) conditions.push(afterCursor(decodeCursor(cursor, sort, order)));
-    const rows = await this.db.task.findMany({
-      where: { AND: conditions },
-      orderBy: [{ [sort]: order }, { id: order }],
-      take: limit + 1,
-      select: taskRecordSelect,
+    const rows = await this.statements.list({
+      ownerId,
+      sort,
+      order,
+      statuses: status,
+      contains: q,
+      after: cursor === undefined ? undefined : cursorPosition(decodeCursor(cursor, sort, order)),
+      // One more than asked: whether it comes back says if there is a next page.
+      limit: limit + 1,
     });
     const items = rows.slice(0, limit);
     const last = items.at(-1);
