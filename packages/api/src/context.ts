@@ -1,3 +1,4 @@
+import type { AccessTokenSubject } from './security/access-tokens.js';
 import type { Services } from './services/index.js';
 
 export interface Clock {
@@ -17,17 +18,33 @@ export interface Logger {
 export interface Context {
   services: Services;
   requestId: string;
-  /** Raw `Authorization` header; `protectedProcedure` verifies it. */
+  /** Raw `Authorization` header; `protectedProcedure` verifies it through `authenticate`. */
   authorization: string | undefined;
   log: Logger;
+  /** The request holds several procedure calls (a `/trpc` batch): their reads may share queries. */
+  batched: boolean;
+  /**
+   * The caller behind `authorization`, verified once per HTTP request: the calls of a `/trpc`
+   * batch share one context, so ten reads check the token and the session once, not ten times.
+   * Rejects with UNAUTHENTICATED.
+   */
+  authenticate(): Promise<AccessTokenSubject>;
 }
 
 export interface RequestDetails {
   requestId: string;
   authorization: string | undefined;
   log: Logger;
+  /** Default false: one call per request, as on REST. */
+  batched?: boolean;
 }
 
 export function createContext(services: Services, request: RequestDetails): Context {
-  return { services, ...request };
+  let caller: Promise<AccessTokenSubject> | undefined;
+  return {
+    services,
+    ...request,
+    batched: request.batched ?? false,
+    authenticate: () => (caller ??= services.auth.authenticate(request.authorization)),
+  };
 }

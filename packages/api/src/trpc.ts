@@ -74,6 +74,6 @@ export const publicProcedure = t.procedure.use(mapErrors);
  * is UNAUTHENTICATED (401).
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const { userId, sessionId } = await ctx.services.auth.authenticate(ctx.authorization);
+  const { userId, sessionId } = await ctx.authenticate();
   return next({ ctx: { userId, sessionId } });
 });

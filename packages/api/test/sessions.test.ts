@@ -131,6 +131,25 @@ describe('logout', () => {
   });
 });
 
+describe('one request', () => {
+  it('is authenticated once, when its first call needs it, for every call it holds', async () => {
+    const pair = await signIn('batch@example.com');
+    const invalid = api.caller('Bearer not-a-token');
+    // One caller is one request (the calls of a /trpc batch share its context).
+    const request = api.caller(`Bearer ${pair.accessToken}`);
+    const [first, second] = await Promise.all([request.auth.me(), request.tasks.list({})]);
+    expect(first.email).toBe('batch@example.com');
+    expect(second.items).toEqual([]);
+    await api.caller().auth.logout({ refreshToken: pair.refreshToken });
+    // Still the caller it was when it arrived; a new request with the token is refused.
+    await expect(request.auth.me()).resolves.toEqual(first);
+    await expect(me(pair.accessToken)).rejects.toMatchObject(unauthenticated);
+    await expect(Promise.all([invalid.auth.me(), invalid.tasks.list({})])).rejects.toMatchObject(
+      unauthenticated,
+    );
+  });
+});
+
 describe('changePassword', () => {
   it('needs the current password, keeps this session and revokes every other one', async () => {
     const here = await signIn('change@example.com');

@@ -67,6 +67,20 @@ describe('TaskStatements', () => {
     expect(await db.tasks.findOwned(id, ownerId)).toEqual(viaPrisma);
     expect(await db.tasks.findOwned(id, otherOwnerId)).toBeNull();
     expect(await db.tasks.findOwned('00000000-0000-7000-8000-000000000000', ownerId)).toBeNull();
+
+    const { id: otherId } = await db.prisma.task.create({ data: { ownerId, title: 'Also mine' } });
+    const { id: notMine } = await db.prisma.task.create({
+      data: { ownerId: otherOwnerId, title: 'Theirs' },
+    });
+    const many = await db.tasks.findManyOwned([id, otherId, notMine, id], ownerId);
+    expect(many.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      await db.prisma.task.findMany({
+        where: { id: { in: [id, otherId, notMine] }, ownerId },
+        select: taskRecordSelect,
+        orderBy: { id: 'asc' },
+      }),
+    );
+    expect(many).toHaveLength(2);
   });
 
   it.each<[string, TaskChanges]>([

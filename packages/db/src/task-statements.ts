@@ -128,6 +128,10 @@ const statements = {
     name: 'task_find_owned',
     text: `SELECT ${returnedColumns} FROM "Task" WHERE id = $1 AND "ownerId" = $2`,
   },
+  findManyOwned: {
+    name: 'task_find_many_owned',
+    text: `SELECT ${returnedColumns} FROM "Task" WHERE id = ANY($1::uuid[]) AND "ownerId" = $2`,
+  },
   create: {
     name: 'task_create',
     text: `INSERT INTO "Task" (id, "ownerId", title, description, status, "updatedAt")
@@ -187,6 +191,11 @@ export class TaskStatements {
 
   async findOwned(id: string, ownerId: string): Promise<TaskRecord | null> {
     return this.first(statements.findOwned, [id, ownerId]);
+  }
+
+  /** The tasks among `ids` that `ownerId` owns, in no particular order. */
+  async findManyOwned(ids: readonly string[], ownerId: string): Promise<TaskRecord[]> {
+    return this.send(statements.findManyOwned, [ids, ownerId]);
   }
 
   async create({ ownerId, title, description, status }: NewTask): Promise<TaskRecord> {

@@ -16,7 +16,8 @@ export async function trpcRoutes(
     trpcOptions: {
       router: appRouter,
       allowBatching: true,
-      createContext: ({ req }) => createContext(services, requestDetails(req)),
+      createContext: ({ req, info }) =>
+        createContext(services, { ...requestDetails(req), batched: info.calls.length > 1 }),
     },
   };
   await app.register(fastifyTRPCPlugin, options);

@@ -65,7 +65,9 @@ export const tasksRouter = router({
     })
     .input(taskIdInput)
     .output(taskOutput)
-    .query(({ ctx, input }) => ctx.services.tasks.get(ctx.userId, input.id)),
+    .query(({ ctx, input }) =>
+      ctx.services.tasks.get(ctx.userId, input.id, { coalesce: ctx.batched }),
+    ),
 
   update: protectedProcedure
     .meta({

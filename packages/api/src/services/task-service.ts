@@ -8,6 +8,7 @@ import {
 } from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../context.js';
+import { CoalescedTaskReads } from './coalesced-task-reads.js';
 import { ApiError, validationError } from '../errors.js';
 import { withoutNul } from '../schemas/common.js';
 import {
@@ -104,11 +105,15 @@ const storedTaskSchema = z.object({
 
 /** Every method is scoped to one owner: another user's task is indistinguishable from none. */
 export class TaskService {
+  private readonly coalescedReads: CoalescedTaskReads;
+
   constructor(
     private readonly db: PrismaClient,
     private readonly statements: TaskStatements,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.coalescedReads = new CoalescedTaskReads(statements);
+  }
 
   /**
    * With an idempotency key, the task and the stored response commit together: a concurrent
@@ -167,8 +172,11 @@ export class TaskService {
     }
   }
 
-  async get(ownerId: string, id: string): Promise<TaskOutput> {
-    const task = await this.statements.findOwned(id, ownerId);
+  /** With `coalesce`, waits for the event loop's turn to share one query (`CoalescedTaskReads`). */
+  async get(ownerId: string, id: string, { coalesce = false } = {}): Promise<TaskOutput> {
+    const task = coalesce
+      ? await this.coalescedReads.findOwned(id, ownerId)
+      : await this.statements.findOwned(id, ownerId);
     if (!task) throw taskNotFound();
     return task;
   }
