@@ -80,9 +80,9 @@ function escapeLike(text: string): string {
  * The listing statement of a query and its values. Its name says its shape (sort, order, which
  * filters, first page or not): few enough shapes to prepare each once per connection. A search is
  * not prepared: how selective its text is decides between the trigram indexes and the sort's
- * index, which one cached generic plan could not do for every text. The cursor condition carries a redundant `key <= value` bound (`>=` ascending) that becomes the
- * index condition, so the scan starts at the cursor and page 10 000 costs what page 1 costs
- * (list-query-plan.test.ts).
+ * index, which one cached generic plan could not do for every text. The cursor condition carries
+ * a redundant `key <= value` bound (`>=` ascending) that becomes the index condition, so the scan
+ * starts at the cursor and page 10 000 costs what page 1 costs (list-query-plan.test.ts).
  */
 function listStatement({ ownerId, sort, order, statuses, contains, after, limit }: TaskListQuery) {
   const values: unknown[] = [ownerId];
