@@ -108,6 +108,23 @@ describe('ETag and If-Match', () => {
       httpStatus: 412,
     });
   });
+
+  it('refuses a version beyond the 4-byte column with 422, on change and delete alike', async () => {
+    const client = server.trpc(user.token);
+    const created = await client.tasks.create.mutate({ title: 'huge version' });
+    const expectedVersion = 2 ** 31;
+    for (const attempt of [
+      client.tasks.update.mutate({ id: created.id, title: 'x', expectedVersion }),
+      client.tasks.delete.mutate({ id: created.id, expectedVersion }),
+    ]) {
+      const error = await attempt.catch((caught: unknown) => caught);
+      expect((error as TRPCClientError<AppRouter>).data).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        httpStatus: 422,
+      });
+    }
+    expect(await client.tasks.get.query({ id: created.id })).toMatchObject({ version: 1 });
+  });
 });
 
 describe('Idempotency-Key on POST /tasks', () => {

@@ -28,6 +28,9 @@ const expectedVersion = z
   .number()
   .int()
   .min(1)
+  // The column is a 4-byte integer: a larger version matches no task, and the database would
+  // refuse to compare with it.
+  .max(2_147_483_647)
   .optional()
   .meta({ description: 'Fail with 412 unless the task still has this version' });
 
