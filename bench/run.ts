@@ -26,8 +26,7 @@ import { createPasswordHasher } from '../packages/api/src/security/passwords.js'
 import { encodeCursor } from '../packages/api/src/services/task-service.js';
 import {
   applyMigrations,
-  embeddedPoolSize,
-  embeddedPreparedStatements,
+  embeddedClientOptions,
   startEmbeddedPostgres,
 } from '../packages/db/src/index.js';
 import { withClient } from '../packages/db/src/with-client.js';
@@ -67,8 +66,7 @@ async function createDatabase(): Promise<BenchDatabase> {
     return {
       description: 'embedded PGlite (no DATABASE_URL)',
       url: embedded.url,
-      poolSize: embeddedPoolSize,
-      preparedStatements: embeddedPreparedStatements,
+      ...embeddedClientOptions,
       drop: () => embedded.stop(),
     };
   }

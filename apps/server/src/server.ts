@@ -1,12 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import {
-  applyMigrations,
-  embeddedPoolSize,
-  embeddedPreparedStatements,
-  resolveDevDatabase,
-} from '@tasks/db';
+import { applyMigrations, embeddedClientOptions, resolveDevDatabase } from '@tasks/db';
 import { buildApp } from './app.js';
 import { closeGracefully } from './graceful-close.js';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
@@ -51,8 +46,8 @@ async function main(): Promise<void> {
     ...config,
     databaseUrl: database.url,
     ...(database.source === 'embedded' && {
-      dbPoolSize: embeddedPoolSize,
-      dbPreparedStatements: embeddedPreparedStatements,
+      dbPoolSize: embeddedClientOptions.poolSize,
+      dbPreparedStatements: embeddedClientOptions.preparedStatements,
     }),
   });
   if (database.source === 'embedded') {

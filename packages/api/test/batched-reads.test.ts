@@ -1,61 +1,20 @@
-import { createDatabase, type Database, type SentStatement } from '@tasks/db';
-import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
+import type { SentStatement } from '@tasks/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createCaller,
-  createContext,
-  createServices,
-  type ApiError,
-  type Services,
-} from '../src/index.js';
-import { silentLogger, testAccessTokens } from './harness.js';
+import type { ApiError } from '../src/index.js';
+import { createApiHarness, type ApiHarness } from './harness.js';
 
-let database: TestDatabase;
-let connection: Database;
-let services: Services;
+let api: ApiHarness;
 const sent: SentStatement[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = createDatabase({
-    url: database.url,
-    poolSize: database.poolSize,
-    preparedStatements: database.preparedStatements,
-    onQuery: (statement) => sent.push(statement),
-  });
-  services = createServices({
-    db: connection.prisma,
-    taskStatements: connection.tasks,
-    clock: { now: () => new Date() },
-    config: {
-      bcryptCost: 4,
-      accessTokens: testAccessTokens,
-      refreshTokenTtlSeconds: 3600,
-      sessionCacheMs: 60_000,
-    },
-  });
+  api = await createApiHarness({ onQuery: (statement) => sent.push(statement) });
 });
-afterAll(async () => {
-  await connection.close();
-  await database.drop();
-});
+afterAll(() => api.close());
 
+/** Signs up `email`; each call of the result is a new request with its token. */
 async function signUp(email: string, batched: boolean) {
-  const anonymous = createCaller(
-    createContext(services, { requestId: 'r', authorization: undefined, log: silentLogger }),
-  );
-  await anonymous.auth.register({ email, password: 'correct horse battery' });
-  const { accessToken } = await anonymous.auth.login({ email, password: 'correct horse battery' });
-  const request = () =>
-    createCaller(
-      createContext(services, {
-        requestId: 'r',
-        authorization: `Bearer ${accessToken}`,
-        log: silentLogger,
-        batched,
-      }),
-    );
-  return request;
+  const { token } = await api.signUp(email);
+  return () => api.caller(`Bearer ${token}`, { batched });
 }
 
 const taskReads = () => sent.filter(({ sql }) => /FROM "Task" WHERE id/.test(sql));

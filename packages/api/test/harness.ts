@@ -1,4 +1,4 @@
-import { createDatabase, type PrismaClient } from '@tasks/db';
+import { createDatabase, type DatabaseClientOptions, type PrismaClient } from '@tasks/db';
 import { createTestDatabase } from '@tasks/db/testing';
 import {
   createCaller,
@@ -28,8 +28,11 @@ export const testAccessTokens = {
 export interface ApiHarness {
   db: PrismaClient;
   services: Services;
-  /** A caller as an anonymous client, or with `Authorization: <authorization>`. */
-  caller(authorization?: string): ReturnType<typeof createCaller>;
+  /**
+   * A caller as an anonymous client, or with `Authorization: <authorization>`; one caller is one
+   * request (`batched`: one holding several calls, as a /trpc batch).
+   */
+  caller(authorization?: string, options?: { batched?: boolean }): ReturnType<typeof createCaller>;
   /** Registers and logs in a fresh user; returns its id and a ready caller. */
   signUp(
     email?: string,
@@ -39,13 +42,23 @@ export interface ApiHarness {
 
 let userCounter = 0;
 
+export interface ApiHarnessOptions {
+  clock?: Clock;
+  /** Receives every SQL statement sent (see `DatabaseClientOptions.onQuery`). */
+  onQuery?: DatabaseClientOptions['onQuery'];
+}
+
 /** Procedures over a real, isolated PostgreSQL database, called in-process through createCaller. */
-export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
+export async function createApiHarness({
+  clock,
+  onQuery,
+}: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const database = await createTestDatabase();
   const connection = createDatabase({
     url: database.url,
     poolSize: database.poolSize,
     preparedStatements: database.preparedStatements,
+    onQuery,
   });
   const { prisma: db, tasks } = connection;
   const services = createServices({
@@ -60,9 +73,14 @@ export async function createApiHarness(clock?: Clock): Promise<ApiHarness> {
       sessionCacheMs: 60 * 60_000,
     },
   });
-  const caller = (authorization?: string) =>
+  const caller = (authorization?: string, { batched = false } = {}) =>
     createCaller(
-      createContext(services, { requestId: 'test-request', authorization, log: silentLogger }),
+      createContext(services, {
+        requestId: 'test-request',
+        authorization,
+        log: silentLogger,
+        batched,
+      }),
     );
   return {
     db,

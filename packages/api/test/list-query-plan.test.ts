@@ -2,35 +2,21 @@
  * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep:
  * the plan of the exact SQL the listing sends has an index scan and no Sort node.
  */
-import { createDatabase, type Database, type PrismaClient, type SentStatement } from '@tasks/db';
-import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
+import type { PrismaClient, SentStatement } from '@tasks/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../src/index.js';
-import { testAccessTokens } from './harness.js';
+import type { Services } from '../src/index.js';
+import { createApiHarness, type ApiHarness } from './harness.js';
 
 const rowsOfOwner = 10_050;
-let database: TestDatabase;
-let connection: Database;
+let api: ApiHarness;
 let db: PrismaClient;
 let services: Services;
 let ownerId: string;
 const queries: SentStatement[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  connection = createDatabase({
-    url: database.url,
-    poolSize: database.poolSize,
-    preparedStatements: database.preparedStatements,
-    onQuery: (event) => queries.push(event),
-  });
-  db = connection.prisma;
-  services = createServices({
-    db,
-    taskStatements: connection.tasks,
-    clock: { now: () => new Date() },
-    config: { bcryptCost: 4, accessTokens: testAccessTokens, refreshTokenTtlSeconds: 3600 },
-  });
+  api = await createApiHarness({ onQuery: (statement) => queries.push(statement) });
+  ({ db, services } = api);
   ({ id: ownerId } = await services.auth.register({
     email: 'deep@example.com',
     password: 'correct horse battery',
@@ -52,10 +38,7 @@ beforeAll(async () => {
   await insertTasks(otherId, 5_000);
   await db.$executeRawUnsafe('ANALYZE "Task"');
 }, 120_000);
-afterAll(async () => {
-  await connection.close();
-  await database.drop();
-});
+afterAll(() => api.close());
 
 interface PlanNode {
   'Node Type': string;

@@ -15,7 +15,7 @@ const manualClock = createManualClock();
 let api: ApiHarness;
 
 beforeAll(async () => {
-  api = await createApiHarness(manualClock.clock);
+  api = await createApiHarness({ clock: manualClock.clock });
 });
 afterAll(() => api.close());
 

@@ -6,19 +6,19 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import type { DatabaseClientOptions } from './client.js';
 
 /**
- * Connections an application should pool against the embedded server. Every connection is
- * multiplexed onto PGlite's one session, so concurrent transactions on several connections
- * interleave there (a failed statement in one aborts the other's); one connection queues them.
+ * How a client must use the embedded server, whose connections are all multiplexed onto PGlite's
+ * one session. One connection: concurrent transactions on several would interleave there (a
+ * failed statement in one aborts the other's); one connection queues them. No named statements:
+ * a name prepared through one connection already exists for the next (a reconnect, or another
+ * process such as the seed CLI).
  */
-export const embeddedPoolSize = 1;
-
-/**
- * No named statements either: a name prepared through one connection already exists for the
- * next (a reconnect, or another process such as the seed CLI), since all share the one session.
- */
-export const embeddedPreparedStatements = false;
+export const embeddedClientOptions = {
+  poolSize: 1,
+  preparedStatements: false,
+} as const satisfies Pick<DatabaseClientOptions, 'poolSize' | 'preparedStatements'>;
 
 export interface StartEmbeddedPostgresOptions {
   /** Directory of the PGlite data; undefined keeps the database in memory. */

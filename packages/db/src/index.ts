@@ -24,8 +24,7 @@ export {
   type DevDatabase,
 } from './dev-database.js';
 export {
-  embeddedPoolSize,
-  embeddedPreparedStatements,
+  embeddedClientOptions,
   ensureEmbeddedPostgres,
   startEmbeddedPostgres,
   type EmbeddedPostgres,

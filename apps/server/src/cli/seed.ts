@@ -4,8 +4,7 @@ import { createHash } from 'node:crypto';
 import { ApiError, createCaller, createContext, createServices, systemClock } from '@tasks/api';
 import {
   createDatabase,
-  embeddedPoolSize,
-  embeddedPreparedStatements,
+  embeddedClientOptions,
   getMigrationStatus,
   resolveDevDatabase,
   type Database,
@@ -36,7 +35,7 @@ if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${databa
 const client = createDatabase({
   url: database.url,
   ...(database.source === 'embedded'
-    ? { poolSize: embeddedPoolSize, preparedStatements: embeddedPreparedStatements }
+    ? embeddedClientOptions
     : { poolSize: config.dbPoolSize, preparedStatements: config.dbPreparedStatements }),
 });
 try {

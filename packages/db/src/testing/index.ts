@@ -2,11 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
-import {
-  embeddedPoolSize,
-  embeddedPreparedStatements,
-  startEmbeddedPostgres,
-} from '../embedded.js';
+import { embeddedClientOptions, startEmbeddedPostgres } from '../embedded.js';
 import { withClient } from '../with-client.js';
 import type {} from './context.js';
 
@@ -14,19 +10,21 @@ export type { TestDatabaseSource } from './context.js';
 
 export interface TestDatabase {
   url: string;
-  /** Connections a client should pool: PGlite serves one session, see `embeddedPoolSize`. */
+  /** Connections a client should pool: PGlite serves one session, see `embeddedClientOptions`. */
   poolSize: number;
-  /** Whether a client may prepare named statements: not on PGlite, see `embeddedPreparedStatements`. */
+  /** Whether a client may prepare named statements: not on PGlite (`embeddedClientOptions`). */
   preparedStatements: boolean;
   /** The same settings as the server's environment, for a server or CLI started on this database. */
   serverEnv: { DATABASE_URL: string; DB_POOL_SIZE: string; DB_PREPARED_STATEMENTS: string };
   drop(): Promise<void>;
 }
 
+/** On a database server: a few connections each, with named statements. */
+const serverClientOptions = { poolSize: 4, preparedStatements: true };
+
 function testDatabase(
   url: string,
-  poolSize: number,
-  preparedStatements: boolean,
+  { poolSize, preparedStatements }: { poolSize: number; preparedStatements: boolean },
   drop: () => Promise<void>,
 ): TestDatabase {
   return {
@@ -59,9 +57,7 @@ export async function createTestDatabase({
   if (source.kind === 'embedded') {
     const dump = await readFile(migrated ? source.dumpPath : source.emptyDumpPath);
     const embedded = await startEmbeddedPostgres({ loadDataDir: new Blob([dump]) });
-    return testDatabase(embedded.url, embeddedPoolSize, embeddedPreparedStatements, () =>
-      embedded.stop(),
-    );
+    return testDatabase(embedded.url, embeddedClientOptions, () => embedded.stop());
   }
 
   const name = `${source.prefix}${randomBytes(6).toString('hex')}`;
@@ -81,7 +77,7 @@ export async function createTestDatabase({
       }
     }
   });
-  return testDatabase(url.toString(), 4, true, () =>
+  return testDatabase(url.toString(), serverClientOptions, () =>
     withClient(source.adminUrl, (client) =>
       client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
     ).then(() => {}),
