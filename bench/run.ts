@@ -96,7 +96,9 @@ interface SeededUser {
 /** A user owning `count` tasks, one second apart, statuses in turn. */
 async function seedUser(url: string, email: string, count: number): Promise<SeededUser> {
   // Hashed exactly as registration hashes it, so both servers accept the same login.
-  const passwordHash = await createPasswordHasher(10).hash(password);
+  const passwordHash = await createPasswordHasher(10, { concurrency: 1, maxQueued: 0 }).hash(
+    password,
+  );
   return withClient(url, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO "User" (id, email, "passwordHash", "updatedAt")

@@ -16,17 +16,18 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { enableGracefulClose } from './graceful-close.js';
 import { pino } from 'pino';
 import { servicesConfig, type AppConfig } from './config.js';
+import { boundConnections } from './connections.js';
+import { enableGracefulClose } from './graceful-close.js';
 import { docsRoutes } from './plugins/docs.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerLoadShedding } from './plugins/load-shedding.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
-import { registerRateLimits } from './plugins/rate-limit.js';
+import { createRateLimiterFor, registerGlobalRateLimit } from './plugins/rate-limit.js';
 import { computeSecurityHeaders, registerSecurityHeaders } from './plugins/security-headers.js';
 import { restRoutes } from './plugins/rest.js';
-import { trpcRoutes } from './plugins/trpc.js';
+import { callsIn, trpcRoutes } from './plugins/trpc.js';
 
 export interface AppDependencies {
   clock?: Clock;
@@ -116,7 +117,9 @@ export async function buildApp(
       const supplied = request.headers['x-request-id'];
       return typeof supplied === 'string' && saneRequestId.test(supplied) ? supplied : randomUUID();
     },
-    http: { maxHeaderSize: maxHeaderBytes },
+    // Node checks head and request timeouts this often (its default, 30 s, would let a
+    // trickling client keep its socket up to that long past them).
+    http: { maxHeaderSize: maxHeaderBytes, connectionsCheckingInterval: 1_000 },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength },
     trustProxy: trustProxyOption(config.trustProxy),
     // A client that trickles its request, or idles on a kept-alive socket, is cut off.
@@ -134,6 +137,10 @@ export async function buildApp(
     },
   });
   enableGracefulClose(app);
+  boundConnections(app.server, config);
+  // JSON is the only media type of request bodies (Fastify also parses text/plain by default):
+  // anything else is 415 before it is read.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -155,11 +162,13 @@ export async function buildApp(
   });
   app.addHook('onClose', () => database.close());
   const { prisma: db, tasks: taskStatements } = database;
+  const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({
     db,
     taskStatements,
     clock,
     config: servicesConfig(config),
+    rateLimiter,
   });
 
   registerSecurityHeaders(app, securityHeaders);
@@ -179,7 +188,11 @@ export async function buildApp(
   });
   registerProblemHandlers(app);
   await registerLoadShedding(app, config.loadShedding);
-  await registerRateLimits(app, config.rateLimit);
+  registerGlobalRateLimit(app, {
+    limiter: rateLimiter,
+    budget: { max: config.rateLimit.max, windowMs: config.rateLimit.windowMs },
+    callsIn,
+  });
 
   const openApiDocument = createOpenApiDocument({ baseUrl: '/' });
   app.get('/openapi.json', async () => openApiDocument);
@@ -190,6 +203,6 @@ export async function buildApp(
     migrationsDir: config.migrationsDir,
   });
   await app.register(restRoutes, { operations: listRestOperations(), services });
-  await app.register(trpcRoutes, { services });
+  await app.register(trpcRoutes, { services, maxBatchSize: config.trpcMaxBatchSize });
   return app;
 }

@@ -60,6 +60,13 @@ const envSchema = z
       .default(30 * 86_400),
     SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
+    TASK_QUOTA_PER_USER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+    MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(50),
+    TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
+    MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(2_048),
+    HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
     CORS_ORIGINS: commaSeparated,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
     RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
@@ -86,6 +93,14 @@ const envSchema = z
         code: 'custom',
         path: ['DB_QUERY_TIMEOUT_MS'],
         message: 'must be greater than DB_STATEMENT_TIMEOUT_MS',
+      });
+    }
+    // Node refuses a head timeout longer than the whole request's.
+    if (env.HEADERS_TIMEOUT_MS > env.REQUEST_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['HEADERS_TIMEOUT_MS'],
+        message: 'must not be greater than REQUEST_TIMEOUT_MS',
       });
     }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -128,6 +143,12 @@ export interface AppConfig {
   /** Thresholds over which requests are answered 503 before any work; 0 switches one off. */
   loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
   trustProxy: boolean | number | string[];
+  /** Open connections at most; more are closed as they arrive. */
+  maxConnections: number;
+  /** A connection must deliver a complete request head within this, silent or trickling. */
+  headersTimeoutMs: number;
+  /** Calls in one `/trpc` batch at most; more are refused with 413 before any runs. */
+  trpcMaxBatchSize: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   /** After SIGTERM, how long open connections keep being served (answers close them). */
@@ -149,14 +170,18 @@ export interface AppConfig {
   /** How long an open session is trusted without a query; bounds cross-instance revocation. */
   sessionCacheMs: number;
   bcryptCost: number;
+  /** bcrypt runs at once, and runs that may wait; more are answered 503 at once. */
+  passwordHashing: { concurrency: number; maxQueued: number };
+  taskQuotaPerUser: number;
+  maxSessionsPerUser: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
   /** Requests allowed per window; sign-in, sign-up and refresh also have stricter budgets. */
   rateLimit: {
-    /** Every route but the probes, per client IP. */
+    /** Every route but the probes, per client IP; each call of a `/trpc` batch counts. */
     max: number;
     windowMs: number;
-    /** Login, register and refresh: per client IP, and per targeted account or token. */
+    /** Login, register, refresh, password change: per client IP, and per targeted account. */
     auth: { maxPerIp: number; maxPerAccount: number; windowMs: number };
     /** Counters shared by every instance; absent, each process counts in its own memory. */
     redisUrl: string | undefined;
@@ -198,6 +223,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxHeapUsedBytes: values.LOAD_SHED_MAX_HEAP_USED_MB * 1024 * 1024,
     },
     trustProxy: values.TRUST_PROXY,
+    maxConnections: values.MAX_CONNECTIONS,
+    headersTimeoutMs: values.HEADERS_TIMEOUT_MS,
+    trpcMaxBatchSize: values.TRPC_MAX_BATCH_SIZE,
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: values.KEEP_ALIVE_TIMEOUT_MS,
     shutdownDrainMs: values.SHUTDOWN_DRAIN_MS,
@@ -214,6 +242,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
     sessionCacheMs: values.SESSION_CACHE_MS,
     bcryptCost: values.BCRYPT_COST,
+    passwordHashing: {
+      concurrency: values.PASSWORD_HASH_CONCURRENCY,
+      maxQueued: values.PASSWORD_HASH_QUEUE,
+    },
+    taskQuotaPerUser: values.TASK_QUOTA_PER_USER,
+    maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
     corsOrigins: values.CORS_ORIGINS,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     rateLimit: {
@@ -235,6 +269,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 export function servicesConfig(config: AppConfig): ServicesConfig {
   return {
     bcryptCost: config.bcryptCost,
+    passwordHashing: config.passwordHashing,
+    attempts: {
+      perAddress: { max: config.rateLimit.auth.maxPerIp, windowMs: config.rateLimit.auth.windowMs },
+      perAccount: {
+        max: config.rateLimit.auth.maxPerAccount,
+        windowMs: config.rateLimit.auth.windowMs,
+      },
+    },
+    taskQuotaPerUser: config.taskQuotaPerUser,
+    maxSessionsPerUser: config.maxSessionsPerUser,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     sessionCacheMs: config.sessionCacheMs,
     accessTokens: {

@@ -1,7 +1,7 @@
 /**
  * Rate limits against the real server, in memory and (when REDIS_URL is set) in Redis: the global
- * budget per address, and the login/register/refresh budgets per address and per account, on
- * REST and on /trpc.
+ * budget per address (each call of a batch counted), and the sign-in, sign-up, refresh and
+ * password-change budgets per address and per account, charged per call, on REST and on /trpc.
  */
 import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@tasks/api';
@@ -39,6 +39,18 @@ async function expectRateLimited(response: Response, windowSeconds = 60) {
   });
 }
 
+async function expectTrpcRateLimited(response: Response) {
+  expect(response.status).toBe(429);
+  expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+  expect(
+    ((await response.json()) as { error: { json: { data: unknown } } }).error.json.data,
+  ).toMatchObject({
+    code: 'RATE_LIMITED',
+    httpStatus: 429,
+    requestId: response.headers.get('x-request-id'),
+  });
+}
+
 /** A raw /trpc POST: `procedures` is the URL's procedure list, `body` what the client sends. */
 function trpcPost(server: TestServer, procedures: string, body: unknown, batch = false) {
   return server.request(`/trpc/${procedures}${batch ? '?batch=1' : ''}`, { method: 'POST', body });
@@ -53,23 +65,24 @@ function suite(storeEnv: () => Record<string, string>) {
   const login = (server: TestServer, body: unknown) =>
     server.request('/auth/login', { method: 'POST', body });
 
-  it('limits logins per account, while other accounts from the address go on until its limit', async () => {
+  it('limits wrong passwords per account, while other accounts from the address go on until its limit', async () => {
     const server = await start({
-      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '4',
-      AUTH_RATE_LIMIT_MAX_PER_IP: '6',
+      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '3',
+      AUTH_RATE_LIMIT_MAX_PER_IP: '7',
     });
-    const ann = await server.signUp(); // its login is the account's first attempt
+    const ann = await server.signUp(); // a successful sign-in: not counted against the account
 
-    // Case and surrounding spaces do not make another account.
-    for (const email of [ann.email, ann.email.toUpperCase(), ` ${ann.email} `]) {
-      expect((await login(server, credentials(email))).status).not.toBe(429);
+    // Case does not make another account; each wrong password counts.
+    for (const email of [ann.email, ann.email.toUpperCase(), ann.email]) {
+      expect((await login(server, credentials(email))).status).toBe(401);
     }
-    // Even the right password is refused now: a guesser learns nothing more.
+    // Even the right password is refused now from this address: a guesser learns nothing more.
     await expectRateLimited(await login(server, credentials(ann.email, password)));
 
-    // The address has spent 5 of its 6 attempts: another account gets the last one.
+    // The address has spent 5 of its 7 attempts (the refused one too): other accounts get the rest.
     expect((await login(server, credentials('bob@example.com'))).status).toBe(401);
-    await expectRateLimited(await login(server, credentials('carol@example.com')));
+    expect((await login(server, credentials('carol@example.com'))).status).toBe(401);
+    await expectRateLimited(await login(server, credentials('dave@example.com')));
   });
 
   it('limits registrations per email and per address', async () => {
@@ -105,10 +118,10 @@ function suite(storeEnv: () => Record<string, string>) {
 
   it('limits auth.login on /trpc, single and batched, in the same budgets as REST', async () => {
     const server = await start({
-      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '5',
+      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '4',
       AUTH_RATE_LIMIT_MAX_PER_IP: '50',
     });
-    const ann = await server.signUp(); // first attempt
+    const ann = await server.signUp(); // a successful sign-in: not counted
     const call = (email: string) => ({ json: credentials(email) });
 
     expect((await login(server, credentials(ann.email))).status).toBe(401);
@@ -119,18 +132,18 @@ function suite(storeEnv: () => Record<string, string>) {
       .catch((error: unknown) => error);
     expect((rejected as TRPCClientError<AppRouter>).data?.code).toBe('INVALID_CREDENTIALS');
 
-    // One request, two attempts: the fifth is allowed, the sixth is not, so neither runs.
+    // One request, two attempts, each charged on its own: the fourth wrong password is
+    // compared, the fifth is refused without a comparison.
     const batch = await trpcPost(
       server,
       'auth.login,auth.login',
       { 0: call(ann.email), 1: call(ann.email.toUpperCase()) },
       true,
     );
-    expect(batch.status).toBe(429);
     expect(Number(batch.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const errors = (await batch.json()) as { error: { json: { data: unknown } } }[];
     expect(errors.map((item) => item.error.json.data)).toEqual([
-      expect.objectContaining({ code: 'RATE_LIMITED', httpStatus: 429, path: 'auth.login' }),
+      expect.objectContaining({ code: 'INVALID_CREDENTIALS', httpStatus: 401, path: 'auth.login' }),
       expect.objectContaining({ code: 'RATE_LIMITED', httpStatus: 429, path: 'auth.login' }),
     ]);
 
@@ -153,16 +166,16 @@ function suite(storeEnv: () => Record<string, string>) {
     ).toMatchObject({
       code: 'RATE_LIMITED',
     });
-    // Other procedures of the same address are not affected.
+    // Other accounts from the same address are not affected.
     expect((await trpcPost(server, 'auth.login', call('bob@example.com'))).status).toBe(401);
   });
 
   it('counts the email tRPC will see, not one that superjson annotations replace', async () => {
     const server = await start({
-      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '3',
+      AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '2',
       AUTH_RATE_LIMIT_MAX_PER_IP: '50',
     });
-    const ann = await server.signUp(); // first attempt
+    const ann = await server.signUp(); // a successful sign-in: not counted
     const disguised = (decoy: string) => ({
       json: { email: decoy, password: wrongPassword, alias: ann.email },
       meta: { referentialEqualities: { alias: ['email'] } },
@@ -179,8 +192,8 @@ function suite(storeEnv: () => Record<string, string>) {
     );
   });
 
-  it('counts garbage /trpc bodies per address without failing on them', async () => {
-    const server = await start({ AUTH_RATE_LIMIT_MAX_PER_IP: '6' });
+  it('answers garbage /trpc bodies in the tRPC envelope, charging only the global budget', async () => {
+    const server = await start({ AUTH_RATE_LIMIT_MAX_PER_IP: '1', RATE_LIMIT_MAX: '8' });
     const garbage: [string, string, boolean][] = [
       ['auth.login', 'not json', false],
       ['auth.login', '{"0":', true],
@@ -192,13 +205,15 @@ function suite(storeEnv: () => Record<string, string>) {
     for (const [procedures, body, batch] of garbage) {
       const response = await trpcPost(server, procedures, body, batch);
       expect(response.status).not.toBe(429);
-      // tRPC's own envelope: the limiter let the request through without failing on its body.
+      expect(response.status).toBeLessThan(500);
       expect(await response.text()).toMatch(/^\[?\{"error":\{"json":/);
     }
-    // Six logins spent by the address (the batch counts two; refresh has its own budget).
+    // None of them reached a comparison, so the address's one sign-in attempt is still there...
     expect(
       (await trpcPost(server, 'auth.login', { json: credentials('x@example.com') })).status,
-    ).toBe(429);
+    ).toBe(401);
+    // ...but every call counted against the global budget: 7 garbage calls and that attempt.
+    await expectTrpcRateLimited(await trpcPost(server, 'auth.me', {}));
   });
 
   it('applies the global limit to ordinary routes and both doors, never to the probes', async () => {

@@ -20,6 +20,8 @@ export interface Context {
   requestId: string;
   /** Raw `Authorization` header; `protectedProcedure` verifies it through `authenticate`. */
   authorization: string | undefined;
+  /** The client's address as the server trusts it (see TRUST_PROXY): what per-address budgets count. */
+  clientAddress: string;
   log: Logger;
   /** The request holds several procedure calls (a `/trpc` batch): their reads may share queries. */
   batched: boolean;
@@ -34,6 +36,7 @@ export interface Context {
 export interface RequestDetails {
   requestId: string;
   authorization: string | undefined;
+  clientAddress: string;
   log: Logger;
   /** Default false: one call per request, as on REST. */
   batched?: boolean;

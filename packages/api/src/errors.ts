@@ -11,6 +11,7 @@ export const errorCatalogue = {
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
+  QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
   TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
   NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
@@ -40,6 +41,7 @@ export interface FieldError {
 const trpcCodeByStatus: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'PARSE_ERROR',
   401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_SUPPORTED',
   409: 'CONFLICT',
@@ -60,11 +62,13 @@ export class ApiError extends TRPCError {
   readonly apiCode: ErrorCode;
   readonly status: number;
   readonly fieldErrors: FieldError[] | undefined;
+  /** Seconds the client should wait before retrying (`Retry-After`), when the error says. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options: { errors?: FieldError[]; cause?: unknown } = {},
+    options: { errors?: FieldError[]; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
     const { status, title } = errorCatalogue[code];
     super({
@@ -75,6 +79,7 @@ export class ApiError extends TRPCError {
     this.apiCode = code;
     this.status = status;
     this.fieldErrors = options.errors;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -14,6 +14,12 @@ export {
   type RequestDetails,
 } from './context.js';
 export { createServices, type Services, type ServicesConfig } from './services/index.js';
+export {
+  createRateLimiter,
+  type Budget,
+  type RateLimiter,
+  type RateLimitVerdict,
+} from './security/rate-limiter.js';
 export { toProblem, problemContentType, type Problem } from './problem.js';
 export {
   ApiError,
@@ -26,4 +32,4 @@ export {
 } from './errors.js';
 export { listRestOperations, type HeaderInput, type RestOperation } from './rest.js';
 export { createOpenApiDocument } from './openapi.js';
-export type { ApiMeta } from './trpc.js';
+export { rememberRequestId, type ApiMeta } from './trpc.js';

@@ -25,6 +25,18 @@ export type ApiMeta = OpenApiMeta<{
   errors?: ErrorCode[];
 }>;
 
+/** Request ids of errors raised before any context existed (see `rememberRequestId`). */
+const requestIdsOfContextlessErrors = new WeakMap<Error, string>();
+
+/**
+ * For an error raised before tRPC created a context (an unreadable batch, a refused body, a
+ * rate limit): the HTTP adapter says which request it belongs to, so its envelope still
+ * carries the request id like every other error.
+ */
+export function rememberRequestId(error: Error, requestId: string): void {
+  requestIdsOfContextlessErrors.set(error, requestId);
+}
+
 const t = initTRPC
   .context<Context>()
   .meta<ApiMeta>()
@@ -40,7 +52,7 @@ const t = initTRPC
           code: apiError.apiCode,
           httpStatus: apiError.status,
           errors: apiError.fieldErrors,
-          requestId: ctx?.requestId,
+          requestId: ctx?.requestId ?? requestIdsOfContextlessErrors.get(error),
           path: shape.data.path,
         },
       };
@@ -68,6 +80,42 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
 });
 
 export const publicProcedure = t.procedure.use(mapErrors);
+
+/** How a procedure that guesses or spends a secret is charged (see `AttemptThrottle`). */
+export interface ThrottlePolicy<Input> {
+  /** The budgets' name: each action is counted on its own. */
+  action: string;
+  /** Whose secret the call targets, from its validated input or its caller. */
+  account: (input: Input, ctx: Context & { userId?: string }) => string | undefined;
+  /**
+   * Only this failure (a wrong secret) counts against the account; a success or any other
+   * failure gives the account's charge back. Absent: every attempt counts.
+   */
+  countsOnly?: ErrorCode;
+}
+
+/**
+ * Charges each call before it runs, after its input is validated: an input that fails
+ * validation costs the account nothing, and every call of a batch is charged on its own.
+ */
+export function throttled<Input>({ action, account, countsOnly }: ThrottlePolicy<Input>) {
+  return t.middleware(async ({ ctx, input, next }) => {
+    const attempt = await ctx.services.throttle.admit({
+      action,
+      address: ctx.clientAddress,
+      // Placed after `.input()`: tRPC hands this middleware the parsed input.
+      account: account(input as Input, ctx),
+    });
+    const result = await next();
+    if (
+      countsOnly !== undefined &&
+      (result.ok || toApiError(result.error).apiCode !== countsOnly)
+    ) {
+      await attempt.refundAccount();
+    }
+    return result;
+  });
+}
 
 /**
  * Narrows the context to an authenticated caller (`ctx.userId`, `ctx.sessionId`); anything else

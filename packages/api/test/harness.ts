@@ -25,6 +25,9 @@ export const testAccessTokens = {
   ttlSeconds: 900,
 };
 
+/** Room for every test's parallel logins; the bounds themselves are tested on the server. */
+export const testPasswordHashing = { concurrency: 4, maxQueued: 1_000 };
+
 export interface ApiHarness {
   db: PrismaClient;
   services: Services;
@@ -71,6 +74,14 @@ export async function createApiHarness({
       refreshTokenTtlSeconds: 30 * 86_400,
       // Far longer than any test: revocations must end access at once by evicting, not by age.
       sessionCacheMs: 60 * 60_000,
+      passwordHashing: testPasswordHashing,
+      // Tests here sign in many times from one address; the budgets are tested on the server.
+      attempts: {
+        perAddress: { max: 1_000_000, windowMs: 60_000 },
+        perAccount: { max: 1_000_000, windowMs: 60_000 },
+      },
+      taskQuotaPerUser: 10_000,
+      maxSessionsPerUser: 100,
     },
   });
   const caller = (authorization?: string, { batched = false } = {}) =>
@@ -78,6 +89,7 @@ export async function createApiHarness({
       createContext(services, {
         requestId: 'test-request',
         authorization,
+        clientAddress: '127.0.0.1',
         log: silentLogger,
         batched,
       }),

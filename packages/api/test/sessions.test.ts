@@ -7,6 +7,7 @@ import {
   createApiHarness,
   createManualClock,
   testAccessTokens,
+  testPasswordHashing,
   type ApiHarness,
 } from './harness.js';
 
@@ -193,11 +194,12 @@ describe('the open-session cache', () => {
     const bearer = `Bearer ${pair.accessToken}`;
     const otherInstance = new AuthService({
       db: api.db,
-      passwords: createPasswordHasher(4),
+      passwords: createPasswordHasher(4, testPasswordHashing),
       clock: manualClock.clock,
       accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
       refreshTokenTtlSeconds: 60,
       sessionCacheMs: 5_000,
+      maxSessionsPerUser: 100,
     });
     await expect(otherInstance.authenticate(bearer)).resolves.toBeTruthy();
     await expect(api.caller(bearer).auth.me()).resolves.toBeTruthy();
@@ -231,7 +233,7 @@ describe('the open-session cache', () => {
 describe('login timing', () => {
   /** Counts bcrypt comparisons through the real hasher. */
   function countingHasher(): PasswordHasher & { comparisons: number } {
-    const real = createPasswordHasher(4);
+    const real = createPasswordHasher(4, testPasswordHashing);
     const counter = {
       comparisons: 0,
       hash: (plain: string) => real.hash(plain),
@@ -256,6 +258,7 @@ describe('login timing', () => {
       accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
       refreshTokenTtlSeconds: 60,
       sessionCacheMs: 0,
+      maxSessionsPerUser: 100,
     });
     await auth.register({ email: 'timing@example.com', password });
     for (const attempt of [

@@ -8,6 +8,7 @@ export {
 } from './client.js';
 export {
   TaskStatements,
+  lockOwnerWithinQuota,
   taskRecordSelect,
   type NewTask,
   type SentStatement,

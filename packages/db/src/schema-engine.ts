@@ -69,7 +69,29 @@ function reportCharColumns<T extends SqlQueryable>(queryable: T): T {
   return queryable;
 }
 
+interface PgAdapterInternals {
+  client: { query(text: string): Promise<unknown> };
+  onError(error: unknown): never;
+}
+
+/**
+ * adapter-pg 7.10 runs a script (a migration, on the shadow database) by splitting it at every
+ * `;`, which cuts a function body in a dollar-quoted string apart. PostgreSQL's simple query
+ * protocol takes the whole script at once, as `psql` and the migration runner send it.
+ */
+function runScriptsWhole(adapter: SqlDriverAdapter): void {
+  const internals = adapter as unknown as PgAdapterInternals;
+  adapter.executeScript = async (script) => {
+    try {
+      await internals.client.query(script);
+    } catch (error) {
+      internals.onError(error);
+    }
+  };
+}
+
 function forEngine(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  runScriptsWhole(adapter);
   const startTransaction = adapter.startTransaction.bind(adapter);
   adapter.startTransaction = async (isolationLevel) =>
     reportCharColumns(await startTransaction(isolationLevel));

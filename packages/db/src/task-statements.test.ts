@@ -3,7 +3,10 @@ import { createDatabase, type Database } from './client.js';
 import type { Prisma } from './generated/prisma/client.js';
 import {
   taskRecordSelect,
+  type NewTask,
   type SortOrder,
+  type TaskRecord,
+  type TaskStatements,
   type TaskChanges,
   type TaskListQuery,
   type TaskSortField,
@@ -35,12 +38,21 @@ afterAll(async () => {
   await database.drop();
 });
 
+/** Far above what any test here creates: the quota itself is tested at the API. */
+const noQuota = { maxOwned: 1_000_000 };
+
+async function createTask(statements: TaskStatements, task: NewTask): Promise<TaskRecord> {
+  const created = await statements.create(task, noQuota);
+  if (!created) throw new Error('the quota refused a task');
+  return created;
+}
+
 const readWithPrisma = (id: string) =>
   db.prisma.task.findUniqueOrThrow({ where: { id }, select: taskRecordSelect });
 
 describe('TaskStatements', () => {
   it('creates what Prisma reads back, with the schema defaults and a version 7 id', async () => {
-    const created = await db.tasks.create({ ownerId, title: 'Write the report' });
+    const created = await createTask(db.tasks, { ownerId, title: 'Write the report' });
     expect(created).toEqual(await readWithPrisma(created.id));
     expect(created).toMatchObject({ description: null, status: 'open', version: 1 });
     expect(created.id).toMatch(
@@ -48,7 +60,7 @@ describe('TaskStatements', () => {
     );
     expect(created.updatedAt).toEqual(created.createdAt);
 
-    const detailed = await db.tasks.create({
+    const detailed = await createTask(db.tasks, {
       ownerId,
       title: 'Review',
       description: 'By Friday',
@@ -108,7 +120,7 @@ describe('TaskStatements', () => {
   });
 
   it("changes nothing for another owner's task or a stale version", async () => {
-    const task = await db.tasks.create({ ownerId, title: 'Guarded' });
+    const task = await createTask(db.tasks, { ownerId, title: 'Guarded' });
     expect(await db.tasks.updateOwned(task.id, otherOwnerId, { title: 'Stolen' })).toBeNull();
     expect(await db.tasks.updateOwned(task.id, ownerId, { title: 'Late' }, 2)).toBeNull();
     expect(await readWithPrisma(task.id)).toEqual(task);
@@ -201,7 +213,7 @@ describe('TaskStatements', () => {
   });
 
   it('keeps answering after a failed statement costs it its connection', async () => {
-    const task = await db.tasks.create({ ownerId, title: 'Survivor' });
+    const task = await createTask(db.tasks, { ownerId, title: 'Survivor' });
     const single = createDatabase({
       url: database.url,
       poolSize: 1,
@@ -225,7 +237,7 @@ describe('TaskStatements', () => {
     async () => {
       const single = createDatabase({ url: database.url, poolSize: 1, preparedStatements: true });
       try {
-        const task = await single.tasks.create({ ownerId, title: 'Prepared' });
+        const task = await createTask(single.tasks, { ownerId, title: 'Prepared' });
         await single.tasks.findOwned(task.id, ownerId);
         await single.tasks.findOwned(task.id, ownerId);
         await single.tasks.updateOwned(task.id, ownerId, { status: 'done' });

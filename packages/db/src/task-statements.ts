@@ -132,10 +132,15 @@ const statements = {
     name: 'task_find_many_owned',
     text: `SELECT ${returnedColumns} FROM "Task" WHERE id = ANY($1::uuid[]) AND "ownerId" = $2`,
   },
+  // The owner's row is locked while its count is compared, so concurrent creates of one owner
+  // take turns and the quota holds exactly ("taskCount" is kept by a trigger on "Task").
   create: {
     name: 'task_create',
-    text: `INSERT INTO "Task" (id, "ownerId", title, description, status, "updatedAt")
-           VALUES ($1, $2, $3, $4, COALESCE($5::"TaskStatus", 'open'), now())
+    text: `WITH owner AS (
+             SELECT id FROM "User" WHERE id = $2 AND "taskCount" < $6 FOR UPDATE
+           )
+           INSERT INTO "Task" (id, "ownerId", title, description, status, "updatedAt")
+           SELECT $1, owner.id, $3, $4, COALESCE($5::"TaskStatus", 'open'), now() FROM owner
            RETURNING ${returnedColumns}`,
   },
   updateOwned: {
@@ -198,17 +203,19 @@ export class TaskStatements {
     return this.send(statements.findManyOwned, [ids, ownerId]);
   }
 
-  async create({ ownerId, title, description, status }: NewTask): Promise<TaskRecord> {
-    const id = uuidv7(Date.now());
-    const task = await this.first(statements.create, [
-      id,
+  /** Creates the task unless its owner already owns `maxOwned` tasks (or is gone): then `null`. */
+  async create(
+    { ownerId, title, description, status }: NewTask,
+    { maxOwned }: { maxOwned: number },
+  ): Promise<TaskRecord | null> {
+    return this.first(statements.create, [
+      uuidv7(Date.now()),
       ownerId,
       title,
       description ?? null,
       status ?? null,
+      maxOwned,
     ]);
-    if (!task) throw new Error('INSERT ... RETURNING returned no row');
-    return task;
   }
 
   /** Applies `changes` and bumps the version; `null` when no task matches (or `version` differs). */
@@ -249,4 +256,18 @@ export class TaskStatements {
     );
     return rows;
   }
+}
+
+/**
+ * Inside a Prisma transaction about to create a task for `ownerId`: locks the owner's row and
+ * says whether the owner may have one more task (the same rule as `TaskStatements.create`).
+ */
+export async function lockOwnerWithinQuota(
+  tx: Prisma.TransactionClient,
+  ownerId: string,
+  maxOwned: number,
+): Promise<boolean> {
+  const rows = await tx.$queryRaw<unknown[]>`
+    SELECT 1 FROM "User" WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
+  return rows.length > 0;
 }

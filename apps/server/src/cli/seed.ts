@@ -84,6 +84,7 @@ async function ensureDemoUser({
     createContext(services, {
       requestId: 'db-seed',
       authorization: undefined,
+      clientAddress: 'db-seed',
       log: {
         error: (details, message) => {
           console.error(message, details);

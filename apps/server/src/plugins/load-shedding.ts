@@ -2,7 +2,6 @@ import underPressure from '@fastify/under-pressure';
 import { ApiError } from '@tasks/api';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config.js';
-import { sendTrpcError, trpcRoute } from './problems.js';
 
 /**
  * Sheds load before any work is done: while the event loop lags or the heap is over its
@@ -20,14 +19,9 @@ export async function registerLoadShedding(
   await app.register(underPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes,
-    pressureHandler: async (request, reply, type) => {
+    pressureHandler: async (request, _reply, type) => {
       if (request.routeOptions.url === '/health') return;
-      const error = new ApiError('SERVICE_UNAVAILABLE', `The server is overloaded (${type})`);
-      if (request.routeOptions.url === trpcRoute) {
-        sendTrpcError(request, reply, error);
-        return;
-      }
-      throw error;
+      throw new ApiError('SERVICE_UNAVAILABLE', `The server is overloaded (${type})`);
     },
   });
 }

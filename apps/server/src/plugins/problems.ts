@@ -2,6 +2,7 @@ import {
   ApiError,
   appRouter,
   problemContentType,
+  rememberRequestId,
   toApiError,
   toProblem,
   type ErrorCode,
@@ -41,10 +42,18 @@ function fromFastifyError(error: FastifyError): ApiError | undefined {
   return code ? new ApiError(code, error.message, { cause: error }) : undefined;
 }
 
+/** `Retry-After` of an error: its own, else a short pause for any 503. */
+export function retryAfterSeconds(error: ApiError): number | undefined {
+  return (
+    error.retryAfterSeconds ??
+    (error.status === 503 ? serviceUnavailableRetryAfterSeconds : undefined)
+  );
+}
+
 function setRetryAfter(reply: FastifyReply, error: ApiError): void {
-  if (error.status === 503 && !reply.hasHeader('retry-after')) {
-    reply.header('retry-after', serviceUnavailableRetryAfterSeconds);
-  }
+  const seconds = retryAfterSeconds(error);
+  if (seconds !== undefined && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', seconds);
 }
 
 export function sendProblem(
@@ -85,6 +94,8 @@ export function sendTrpcError(
 ): FastifyReply {
   const config = appRouter._def._config;
   const { path, paths, isBatch } = trpcCalls(request);
+  // No procedure ran, so no context carries the request id into tRPC's error shape.
+  rememberRequestId(error, request.id);
   const errorFor = (procedure: string) => ({
     error: getTRPCErrorShape({
       config,
@@ -104,8 +115,10 @@ export function sendTrpcError(
 }
 
 /**
- * Every REST failure leaves as problem+json. Procedure errors arrive here already mapped (and
- * logged) by the tRPC middleware; anything else is mapped now and logged when it is a 5xx.
+ * Every failure outside tRPC's own handling leaves in its door's shape: problem+json on REST,
+ * tRPC's envelope on `/trpc` (a refused body, a rate limit, load shedding). Procedure errors
+ * arrive here already mapped (and logged) by the tRPC middleware; anything else is mapped now
+ * and logged when it is a 5xx.
  */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -114,6 +127,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (apiError.status >= 500 && !(error instanceof ApiError)) {
       request.log.error({ err: error }, 'request failed');
     }
+    if (request.routeOptions.url === trpcRoute) return sendTrpcError(request, reply, apiError);
     return sendProblem(request, reply, apiError);
   });
 

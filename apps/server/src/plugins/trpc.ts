@@ -1,24 +1,87 @@
-import { appRouter, createContext, type Services } from '@tasks/api';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import type { FastifyInstance } from 'fastify';
+import {
+  ApiError,
+  appRouter,
+  createContext,
+  rememberRequestId,
+  toApiError,
+  type Services,
+} from '@tasks/api';
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requestDetails } from '../request-details.js';
+import { retryAfterSeconds, trpcCalls, trpcRoute } from './problems.js';
+
+const jsonLines = 'application/jsonl';
+
+/** How many procedure calls a request holds: several for a `/trpc` batch, else one. */
+export function callsIn(request: FastifyRequest): number {
+  return request.routeOptions.url === trpcRoute ? trpcCalls(request).paths.length : 1;
+}
 
 /**
- * `/trpc` for TypeScript clients (superjson, batching). Registered in its own encapsulated
- * scope because the adapter replaces the JSON content-type parser there.
+ * tRPC's JSON-lines streaming answers 200 before any call has run, whatever the calls end
+ * with; this API does not offer it, so such a request is answered as plain JSON with its real
+ * status.
+ */
+function withoutJsonLines(request: FastifyRequest): void {
+  delete request.headers['trpc-accept'];
+  const accept = request.headers.accept;
+  if (accept?.includes(jsonLines)) request.headers.accept = 'application/json';
+}
+
+/**
+ * `/trpc` for TypeScript clients (superjson, batching), on tRPC's Fastify request handler. Its
+ * plugin is not used: it registers a `multipart/form-data` parser that hands tRPC the raw
+ * stream, which then reads it whole, however large. Here only JSON is parsed (as text, which
+ * tRPC decodes with its transformer), within Fastify's body limit; any other body is 415 before
+ * a byte of it is read. A batch over `maxBatchSize` calls is 413 before any runs.
  */
 export async function trpcRoutes(
   app: FastifyInstance,
-  { services }: { services: Services },
+  { services, maxBatchSize }: { services: Services; maxBatchSize: number },
 ): Promise<void> {
-  const options: FastifyTRPCPluginOptions<typeof appRouter> = {
-    prefix: '/trpc',
-    trpcOptions: {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const calls = callsIn(request);
+    if (calls > maxBatchSize) {
+      throw new ApiError(
+        'PAYLOAD_TOO_LARGE',
+        `A batch holds at most ${maxBatchSize} calls; this one has ${calls}`,
+      );
+    }
+    withoutJsonLines(request);
+  });
+
+  app.all(trpcRoute, async (request, reply) => {
+    await fastifyRequestHandler({
       router: appRouter,
+      req: request,
+      res: reply,
+      path: (request.params as { path: string }).path,
       allowBatching: true,
-      createContext: ({ req, info }) =>
-        createContext(services, { ...requestDetails(req), batched: info.calls.length > 1 }),
-    },
-  };
-  await app.register(fastifyTRPCPlugin, options);
+      createContext: ({ info }) =>
+        createContext(services, {
+          ...requestDetails(request),
+          batched: info.calls.length > 1,
+        }),
+      onError: ({ error, ctx }) => {
+        if (!ctx) rememberRequestId(error, request.id);
+      },
+      // tRPC leaves the media type of an error it raises itself to the platform (text/plain).
+      responseMeta: ({ errors }) => {
+        const waits = errors.map((error) => retryAfterSeconds(toApiError(error)) ?? 0);
+        const retryAfter = Math.max(0, ...waits);
+        return {
+          headers: {
+            'content-type': 'application/json',
+            ...(retryAfter > 0 && { 'retry-after': String(retryAfter) }),
+          },
+        };
+      },
+    });
+  });
 }

@@ -5,8 +5,11 @@ import {
   refreshTokenInput,
   tokenPairOutput,
   userOutput,
+  type ChangePasswordInput,
+  type CredentialsInput,
+  type RefreshTokenInput,
 } from '../schemas/auth.js';
-import { protectedProcedure, publicProcedure, router } from '../trpc.js';
+import { protectedProcedure, publicProcedure, router, throttled } from '../trpc.js';
 
 const tags = ['auth'];
 
@@ -25,6 +28,7 @@ export const authRouter = router({
       errors: ['EMAIL_TAKEN'],
     })
     .input(credentialsInput)
+    .use(throttled({ action: 'auth.register', account: (input: CredentialsInput) => input.email }))
     .output(userOutput)
     .mutation(({ ctx, input }) => ctx.services.auth.register(input)),
 
@@ -43,6 +47,13 @@ export const authRouter = router({
       errors: ['INVALID_CREDENTIALS'],
     })
     .input(credentialsInput)
+    .use(
+      throttled({
+        action: 'auth.login',
+        account: (input: CredentialsInput) => input.email,
+        countsOnly: 'INVALID_CREDENTIALS',
+      }),
+    )
     .output(tokenPairOutput)
     .mutation(({ ctx, input }) => ctx.services.auth.login(input)),
 
@@ -61,6 +72,12 @@ export const authRouter = router({
       errors: ['UNAUTHENTICATED'],
     })
     .input(refreshTokenInput)
+    .use(
+      throttled({
+        action: 'auth.refresh',
+        account: (input: RefreshTokenInput) => input.refreshToken,
+      }),
+    )
     .output(tokenPairOutput)
     .mutation(({ ctx, input }) => ctx.services.auth.refresh(input.refreshToken)),
 
@@ -95,6 +112,13 @@ export const authRouter = router({
       success: { status: 204, description: 'The password was changed' },
     })
     .input(changePasswordInput)
+    .use(
+      throttled({
+        action: 'auth.changePassword',
+        account: (_input: ChangePasswordInput, ctx) => ctx.userId,
+        countsOnly: 'VALIDATION_FAILED',
+      }),
+    )
     .output(z.void())
     .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx, input)),
 

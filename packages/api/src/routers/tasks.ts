@@ -21,7 +21,7 @@ export const tasksRouter = router({
         tags,
         summary: 'Create a task',
         description:
-          'Creates a task owned by the caller. Send an `Idempotency-Key` to retry safely: the same key and body within 24 h replay the first response.',
+          'Creates a task owned by the caller. Send an `Idempotency-Key` to retry safely: the same key and body within 24 h replay the first response. A user owns at most `TASK_QUOTA_PER_USER` tasks (10 000 by default).',
       },
       success: {
         status: 201,
@@ -30,6 +30,7 @@ export const tasksRouter = router({
         etag: true,
       },
       idempotent: true,
+      errors: ['QUOTA_EXCEEDED'],
     })
     .input(createTaskInput)
     .output(taskOutput)

@@ -26,6 +26,8 @@ export interface AuthServiceDependencies {
    * another instance takes effect here within this time.
    */
   sessionCacheMs: number;
+  /** Open sessions one user may have: a sign-in beyond it ends the oldest ones. */
+  maxSessionsPerUser: number;
 }
 
 const invalidRefreshToken = () =>
@@ -78,7 +80,23 @@ export class AuthService {
       },
       select: { id: true },
     });
+    await this.endSessionsBeyondCap(user.id);
     return this.tokenPair({ userId: user.id, sessionId: session.id }, token);
+  }
+
+  /**
+   * Sessions are rows a client can make by signing in: they are capped per user. Signing in
+   * never fails for it (the owner must always get in); the oldest open sessions end instead,
+   * as when a device is forgotten.
+   */
+  private async endSessionsBeyondCap(userId: string): Promise<void> {
+    const surplus = await this.db.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: this.deps.clock.now() } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      skip: this.deps.maxSessionsPerUser,
+      select: { id: true },
+    });
+    for (const { id } of surplus) await this.revokeSession(id);
   }
 
   /**

@@ -1,7 +1,9 @@
 import type { PrismaClient, TaskStatements } from '@tasks/db';
 import type { Clock } from '../context.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
-import { createPasswordHasher } from '../security/passwords.js';
+import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-throttle.js';
+import { createPasswordHasher, type PasswordHashingLimits } from '../security/passwords.js';
+import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.js';
 import { AuthService } from './auth-service.js';
 import { TaskService } from './task-service.js';
 
@@ -9,6 +11,13 @@ export interface ServicesConfig {
   accessTokens: AccessTokenConfig;
   refreshTokenTtlSeconds: number;
   bcryptCost: number;
+  passwordHashing: PasswordHashingLimits;
+  /** Budgets of sign-in, sign-up, refresh and password change (`AttemptThrottle`). */
+  attempts: AttemptBudgets;
+  /** Tasks one user may own; creating one more is QUOTA_EXCEEDED. */
+  taskQuotaPerUser: number;
+  /** Open sessions one user may have; a sign-in beyond it ends the oldest. */
+  maxSessionsPerUser: number;
   /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
   sessionCacheMs?: number;
 }
@@ -19,11 +28,14 @@ export interface ServiceDependencies {
   taskStatements: TaskStatements;
   clock: Clock;
   config: ServicesConfig;
+  /** Where attempt budgets are counted; default: this process's memory. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface Services {
   auth: AuthService;
   tasks: TaskService;
+  throttle: AttemptThrottle;
 }
 
 /** Built once per process (or per test) from explicit dependencies; nothing is global. */
@@ -32,17 +44,20 @@ export function createServices({
   taskStatements,
   clock,
   config,
+  rateLimiter = createRateLimiter(),
 }: ServiceDependencies): Services {
   return {
     auth: new AuthService({
       db,
       clock,
-      passwords: createPasswordHasher(config.bcryptCost),
+      passwords: createPasswordHasher(config.bcryptCost, config.passwordHashing),
       accessTokens: createAccessTokens(config.accessTokens, clock),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       sessionCacheMs: config.sessionCacheMs ?? 0,
+      maxSessionsPerUser: config.maxSessionsPerUser,
     }),
-    tasks: new TaskService(db, taskStatements, clock),
+    tasks: new TaskService(db, taskStatements, clock, config.taskQuotaPerUser),
+    throttle: new AttemptThrottle(rateLimiter, config.attempts),
   };
 }
 

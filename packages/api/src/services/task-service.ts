@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  lockOwnerWithinQuota,
   Prisma,
   taskRecordSelect,
   type PrismaClient,
@@ -88,6 +89,9 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
+const quotaExceeded = (maxOwned: number) =>
+  new ApiError('QUOTA_EXCEEDED', `A user may own at most ${maxOwned} tasks; delete some first`);
+
 const taskNotFound = () => new ApiError('TASK_NOT_FOUND', 'No task with this id');
 const versionMismatch = () =>
   new ApiError('PRECONDITION_FAILED', 'The task has changed since the given version (If-Match)');
@@ -111,6 +115,8 @@ export class TaskService {
     private readonly db: PrismaClient,
     private readonly statements: TaskStatements,
     private readonly clock: Clock,
+    /** Tasks one user may own. */
+    private readonly maxOwned: number,
   ) {
     this.coalescedReads = new CoalescedTaskReads(statements);
   }
@@ -123,7 +129,11 @@ export class TaskService {
     ownerId: string,
     { idempotencyKey, ...input }: CreateTaskInput,
   ): Promise<TaskOutput> {
-    if (idempotencyKey === undefined) return this.statements.create({ ...input, ownerId });
+    if (idempotencyKey === undefined) {
+      const task = await this.statements.create({ ...input, ownerId }, { maxOwned: this.maxOwned });
+      if (!task) throw quotaExceeded(this.maxOwned);
+      return task;
+    }
     const requestHash = hashRequest(input);
     const key = { userId_key: { userId: ownerId, key: idempotencyKey } };
     await this.db.idempotencyKey.deleteMany({
@@ -131,6 +141,9 @@ export class TaskService {
     });
     try {
       return await this.db.$transaction(async (tx) => {
+        if (!(await lockOwnerWithinQuota(tx, ownerId, this.maxOwned))) {
+          throw quotaExceeded(this.maxOwned);
+        }
         const task = await tx.task.create({
           data: { ...input, ownerId },
           select: taskRecordSelect,
@@ -150,7 +163,9 @@ export class TaskService {
         return task;
       });
     } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
+      // A retry replays its first answer even when the quota has been reached since.
+      const quotaReached = error instanceof ApiError && error.apiCode === 'QUOTA_EXCEEDED';
+      if (!isUniqueViolation(error) && !quotaReached) throw error;
       const first = await this.db.idempotencyKey.findUnique({ where: key });
       if (!first) throw error;
       if (first.requestHash !== requestHash) {

@@ -136,7 +136,7 @@ export interface paths {
     put?: never;
     /**
      * Create a task
-     * @description Creates a task owned by the caller. Send an `Idempotency-Key` to retry safely: the same key and body within 24 h replay the first response.
+     * @description Creates a task owned by the caller. Send an `Idempotency-Key` to retry safely: the same key and body within 24 h replay the first response. A user owns at most `TASK_QUOTA_PER_USER` tasks (10 000 by default).
      */
     post: operations['tasks-create'];
     delete?: never;
@@ -246,6 +246,7 @@ export interface components {
         | 'MALFORMED_JSON'
         | 'UNAUTHENTICATED'
         | 'INVALID_CREDENTIALS'
+        | 'QUOTA_EXCEEDED'
         | 'TASK_NOT_FOUND'
         | 'NOT_FOUND'
         | 'ROUTE_NOT_FOUND'
@@ -960,6 +961,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded */
+      403: {
         headers: {
           [name: string]: unknown;
         };
