@@ -33,8 +33,12 @@ function decode(token: string) {
   };
 }
 
-function signHs256(payload: Record<string, unknown>, secret: string): string {
-  const unsigned = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url(payload)}`;
+function signHs256(
+  payload: Record<string, unknown>,
+  secret: string,
+  header: Record<string, unknown> = { typ: 'JWT' },
+): string {
+  const unsigned = `${base64url({ alg: 'HS256', ...header })}.${base64url(payload)}`;
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
@@ -91,6 +95,31 @@ function tokenAttacks(): [string, () => Promise<string | undefined>][] {
       'a validly signed token from another issuer',
       async () => `Bearer ${signHs256({ ...claims(), iss: 'evil' }, testEnv.JWT_SECRET)}`,
     ],
+    [
+      'a validly signed token whose sub is not a UUID',
+      async () => `Bearer ${signHs256({ ...claims(), sub: 'not-a-uuid' }, testEnv.JWT_SECRET)}`,
+    ],
+    [
+      'a validly signed token whose sid is not a UUID',
+      async () => `Bearer ${signHs256({ ...claims(), sid: "1' OR '1'='1" }, testEnv.JWT_SECRET)}`,
+    ],
+    [
+      'a validly signed token without exp',
+      async () => {
+        const withoutExp = claims();
+        delete withoutExp.exp;
+        return `Bearer ${signHs256(withoutExp, testEnv.JWT_SECRET)}`;
+      },
+    ],
+    [
+      'a validly signed token of another typ',
+      async () => `Bearer ${signHs256(claims(), testEnv.JWT_SECRET, { typ: 'refresh+jwt' })}`,
+    ],
+    [
+      'a validly signed token with a crit header',
+      async () =>
+        `Bearer ${signHs256(claims(), testEnv.JWT_SECRET, { typ: 'JWT', crit: ['exp'] })}`,
+    ],
     ['a refresh token used as an access token', async () => `Bearer ${alice.refreshToken}`],
     [
       'the token of a deleted user',
@@ -110,6 +139,24 @@ function tokenAttacks(): [string, () => Promise<string | undefined>][] {
         });
         expect(logout.status).toBe(204);
         return `Bearer ${leaving.token}`;
+      },
+    ],
+    [
+      'a validly signed token with upper-case ids after logout',
+      async () => {
+        const leaving = await server.signUp();
+        const { sub, sid, ...rest } = decode(leaving.token).payload;
+        const upper = signHs256(
+          { ...rest, sub: String(sub).toUpperCase(), sid: String(sid).toUpperCase() },
+          testEnv.JWT_SECRET,
+        );
+        expect((await server.request('/auth/me', { token: upper })).status).toBe(200);
+        const logout = await server.request('/auth/logout', {
+          method: 'POST',
+          body: { refreshToken: leaving.refreshToken },
+        });
+        expect(logout.status).toBe(204);
+        return `Bearer ${upper}`;
       },
     ],
   ];
@@ -170,6 +217,24 @@ describe('every forged, foreign or dead token is rejected with 401 on both doors
     await expectTrpcUnauthenticated(
       trpcClient(undefined).auth.refresh.mutate({ refreshToken: alice.token.slice(0, 200) }),
     );
+  });
+
+  it.each([
+    ['typ: JWT in lower case', { typ: 'jwt' }, (id: string) => id],
+    ['typ: at+jwt', { typ: 'at+jwt' }, (id: string) => id],
+    ['no typ', {}, (id: string) => id],
+    ['upper-case ids', { typ: 'JWT' }, (id: string) => id.toUpperCase()],
+  ])('accepts a validly signed token with %s, on both doors', async (_, header, spell) => {
+    const { sub, sid, ...rest } = decode(alice.token).payload;
+    const token = signHs256(
+      { ...rest, sub: spell(String(sub)), sid: spell(String(sid)) },
+      testEnv.JWT_SECRET,
+      header,
+    );
+    expect((await server.request('/auth/me', { token })).status).toBe(200);
+    await expect(trpcClient(`Bearer ${token}`).auth.me.query()).resolves.toMatchObject({
+      id: alice.id,
+    });
   });
 
   it('still accepts the genuine token (the attacks above changed nothing)', async () => {

@@ -43,6 +43,22 @@ describe('reads of a batched request', () => {
     expect(taskReads()).toHaveLength(1);
   });
 
+  it('find a task by its upper-cased id, as a single read does', async () => {
+    const { token } = await api.signUp('dana@example.com');
+    const request = (batched: boolean) => api.caller(`Bearer ${token}`, { batched });
+    const task = await request(false).tasks.create({ title: 'Shouted' });
+    const upper = task.id.toUpperCase();
+    expect(upper).not.toBe(task.id);
+
+    const single = await request(false).tasks.get({ id: upper });
+    const batch = request(true);
+    const batched = await Promise.all([
+      batch.tasks.get({ id: upper }),
+      batch.tasks.get({ id: task.id }),
+    ]);
+    expect([single, ...batched]).toEqual([task, task, task]);
+  });
+
   it('are one query each outside a batch', async () => {
     const carl = await signUp('carl@example.com', false);
     const task = await carl().tasks.create({ title: 'Alone' });
@@ -50,5 +66,43 @@ describe('reads of a batched request', () => {
     const request = carl();
     await Promise.all([request.tasks.get({ id: task.id }), request.tasks.get({ id: task.id })]);
     expect(taskReads()).toHaveLength(2);
+  });
+});
+
+describe('a task id in upper case', () => {
+  it('updates and deletes the task as the lower-case id does, alone and in a batch', async () => {
+    const { token } = await api.signUp('erin@example.com');
+    const request = (batched: boolean) => api.caller(`Bearer ${token}`, { batched });
+    const task = await request(false).tasks.create({ title: 'Draft' });
+    const upper = task.id.toUpperCase();
+
+    const updated = await request(false).tasks.update({
+      id: upper,
+      status: 'done',
+      expectedVersion: task.version,
+    });
+    expect(updated).toMatchObject({ id: task.id, status: 'done', version: task.version + 1 });
+    const stale = request(false).tasks.update({
+      id: upper,
+      title: 'Late',
+      expectedVersion: task.version,
+    });
+    await expect(stale).rejects.toMatchObject({ apiCode: 'PRECONDITION_FAILED' });
+
+    const batch = request(true);
+    const [renamed, read] = await Promise.all([
+      batch.tasks.update({ id: upper, title: 'Final' }),
+      batch.tasks.get({ id: upper }),
+    ]);
+    expect(renamed).toMatchObject({ id: task.id, title: 'Final' });
+    expect(read.id).toBe(task.id);
+
+    await request(false).tasks.delete({ id: upper });
+    await expect(request(false).tasks.get({ id: task.id })).rejects.toMatchObject({
+      apiCode: 'TASK_NOT_FOUND',
+    });
+    await expect(request(true).tasks.delete({ id: upper })).rejects.toMatchObject({
+      apiCode: 'TASK_NOT_FOUND',
+    });
   });
 });

@@ -21,7 +21,13 @@ export const taskOutput = z
   })
   .meta({ id: 'Task' });
 
-export const taskIdInput = z.object({ id: uuid });
+/**
+ * PostgreSQL compares uuids case-insensitively but JavaScript compares strings exactly: one
+ * spelling from here on makes every lookup, batched or not, agree with the database.
+ */
+const taskId = uuid.overwrite((id) => id.toLowerCase());
+
+export const taskIdInput = z.object({ id: taskId });
 
 /** REST clients send it as `If-Match: "<version>"`; tRPC clients pass it directly. */
 const expectedVersion = z
@@ -48,7 +54,7 @@ export const createTaskInput = z.object({
 
 export const updateTaskInput = z
   .object({
-    id: uuid,
+    id: taskId,
     title: title.optional(),
     description: description.optional(),
     status: taskStatus.optional(),
