@@ -24,7 +24,7 @@ await build({
   absWorkingDir: serverDir,
   entryPoints: {
     server: 'src/server.ts',
-    migrate: '../../packages/db/src/cli/migrate.ts',
+    migrate: 'src/cli/migrate.ts',
   },
   outdir: outDir,
   bundle: true,

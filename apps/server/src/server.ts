@@ -1,40 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseEnv } from 'node:util';
-import { applyMigrations, embeddedClientOptions, resolveDevDatabase } from '@tasks/db';
+import { applyMigrations, embeddedClientOptions } from '@tasks/db';
 import { buildApp } from './app.js';
+import { loadConfigOrExit } from './config.js';
+import { openConfiguredDatabase } from './database.js';
 import { closeGracefully } from './graceful-close.js';
-import { ConfigError, loadConfig, type AppConfig } from './config.js';
-
-/**
- * The environment, over the values of a `.env` file when there is one (ENV_FILE, or `.env` where
- * `pnpm` was started): the real environment always wins, as with `node --env-file`.
- */
-function environment(): Record<string, string | undefined> {
-  const file = process.env.ENV_FILE ?? path.join(process.env.INIT_CWD ?? process.cwd(), '.env');
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
-  return { ...fromFile, ...process.env };
-}
-
-/** DATABASE_URL, or the embedded PostgreSQL of zero-setup development (data in `.data/`). */
-function openDatabase(config: AppConfig) {
-  return resolveDevDatabase(
-    { DATABASE_URL: config.databaseUrl, EMBEDDED_DB_PORT: config.embeddedDb.port?.toString() },
-    { dataDir: config.embeddedDb.dataDir },
-  );
-}
 
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig(environment());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
-
-  const database = await openDatabase(config);
+  const config = loadConfigOrExit();
+  const database = await openConfiguredDatabase(config);
   if (config.migrateOnStart) {
     const { applied } = await applyMigrations({
       url: database.url,

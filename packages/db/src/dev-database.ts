@@ -12,22 +12,26 @@ export interface DevDatabase {
   stop(): Promise<void>;
 }
 
+export interface DevDatabaseOptions {
+  /** A PostgreSQL URL (DATABASE_URL); absent, the embedded development database. */
+  url?: string | undefined;
+  /** Where the embedded database keeps its data; default `<repo>/.data/pglite`. */
+  dataDir?: string | undefined;
+  /** Where the embedded database listens; default 54329. */
+  port?: number | undefined;
+}
+
 /**
- * The database of `pnpm dev`, `pnpm db:migrate` and `pnpm db:studio`: DATABASE_URL when set,
- * otherwise the embedded dev database in `<repo>/.data/pglite` (port EMBEDDED_DB_PORT or 54329),
- * shared by whichever of these processes runs at the same time.
+ * The database of `pnpm dev`, `pnpm db:migrate`, `pnpm db:seed` and `pnpm db:studio`: `url` when
+ * given, otherwise the embedded development database, shared by whichever of these processes
+ * runs at the same time.
  */
-export async function resolveDevDatabase(
-  env: Readonly<Record<string, string | undefined>>,
-  { dataDir = defaultDevDataDir }: { dataDir?: string } = {},
-): Promise<DevDatabase> {
-  if (env.DATABASE_URL) {
-    return { url: env.DATABASE_URL, source: 'env', stop: async () => {} };
-  }
-  const port = env.EMBEDDED_DB_PORT ? Number(env.EMBEDDED_DB_PORT) : defaultDevPort;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`EMBEDDED_DB_PORT must be a port number, got ${env.EMBEDDED_DB_PORT}`);
-  }
+export async function resolveDevDatabase({
+  url,
+  dataDir = defaultDevDataDir,
+  port = defaultDevPort,
+}: DevDatabaseOptions): Promise<DevDatabase> {
+  if (url) return { url, source: 'env', stop: async () => {} };
   const embedded = await ensureEmbeddedPostgres({ dataDir, port });
   return { url: embedded.url, source: 'embedded', stop: () => embedded.stop() };
 }

@@ -23,6 +23,7 @@ export {
   defaultDevDataDir,
   defaultDevPort,
   type DevDatabase,
+  type DevDatabaseOptions,
 } from './dev-database.js';
 export {
   embeddedClientOptions,

@@ -6,31 +6,20 @@ import {
   createDatabase,
   embeddedClientOptions,
   getMigrationStatus,
-  resolveDevDatabase,
   type Database,
 } from '@tasks/db';
-import { ConfigError, loadConfig, servicesConfig, type AppConfig } from '../config.js';
+import { loadConfigOrExit, servicesConfig } from '../config.js';
+import { openConfiguredDatabase } from '../database.js';
 import { demoTasks, type DemoTask } from './demo-tasks.js';
 
 const demoEmail = 'demo@example.com';
 const defaultPassword = 'demo-password-123';
 const dayMs = 24 * 60 * 60 * 1000;
 
-let config: AppConfig;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
-const password = process.env.SEED_PASSWORD ?? defaultPassword;
-
-// The database `pnpm dev` uses, with the same embedded-database settings as the server.
-const database = await resolveDevDatabase(
-  { DATABASE_URL: config.databaseUrl, EMBEDDED_DB_PORT: config.embeddedDb.port?.toString() },
-  { dataDir: config.embeddedDb.dataDir },
-);
+// The same environment, `.env` and database as `pnpm dev`.
+const config = loadConfigOrExit();
+const password = config.seedPassword ?? defaultPassword;
+const database = await openConfiguredDatabase(config);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 const client = createDatabase({
   url: database.url,
@@ -54,7 +43,7 @@ try {
   });
   console.log(
     demoUser.isNew
-      ? `Created ${demoEmail} with password ${process.env.SEED_PASSWORD ? 'from SEED_PASSWORD' : defaultPassword}`
+      ? `Created ${demoEmail} with password ${config.seedPassword ? 'from SEED_PASSWORD' : defaultPassword}`
       : `${demoEmail} already exists; its password was left unchanged`,
   );
   console.log(`Tasks: ${count} created, ${demoTasks.length - count} already present`);

@@ -1,8 +1,10 @@
-// `pnpm db:migrate [deploy|status|dev --name <name>]` against DATABASE_URL, or the embedded dev
-// database when it is unset.
+// `pnpm db:migrate [deploy|status|dev --name <name>]` against the configured database: the one
+// `pnpm dev` uses, read from the same environment and `.env` (DATABASE_URL, or the embedded
+// development database with EMBEDDED_DB_DIR and EMBEDDED_DB_PORT).
 import { parseArgs } from 'node:util';
-import { resolveDevDatabase } from '../dev-database.js';
-import { applyMigrations, createMigration, getMigrationStatus } from '../migrations.js';
+import { applyMigrations, createMigration, getMigrationStatus } from '@tasks/db';
+import { loadConfigOrExit } from '../config.js';
+import { openConfiguredDatabase } from '../database.js';
 
 const usage = 'usage: pnpm db:migrate [deploy | status | dev --name <name>]';
 
@@ -20,15 +22,11 @@ if (command === 'dev' && !values.name) {
   process.exit(2);
 }
 
-// As the server's config: production never falls back to the embedded development database.
-if (process.env.NODE_ENV === 'production' && !process.env.DATABASE_URL) {
-  console.error('DATABASE_URL is required in production');
-  process.exit(1);
-}
-
-// The server's MIGRATIONS_DIR too: its readiness check must look where this applies them.
-const migrationsDir = process.env.MIGRATIONS_DIR;
-const database = await resolveDevDatabase(process.env);
+// Production never falls back to the embedded database; the server's MIGRATIONS_DIR too, since
+// its readiness check must look where this applies them.
+const config = loadConfigOrExit('tool');
+const { migrationsDir } = config;
+const database = await openConfiguredDatabase(config);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 try {
   process.exitCode = await run(database.url);

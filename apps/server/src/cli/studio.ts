@@ -1,14 +1,17 @@
-// `pnpm db:studio`: Prisma Studio on http://localhost:5555 against DATABASE_URL, or the embedded
-// dev database when it is unset (served by `pnpm dev` if that runs, else by this process).
+// `pnpm db:studio`: Prisma Studio on http://localhost:5555 (STUDIO_PORT) against the configured
+// database: the one `pnpm dev` uses, read from the same environment and `.env` (served by
+// `pnpm dev` if that runs, else by this process when it is the embedded one).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { resolveDevDatabase } from '../dev-database.js';
+import { loadConfigOrExit } from '../config.js';
+import { openConfiguredDatabase } from '../database.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const prismaCli = createRequire(`${repoRoot}package.json`).resolve('prisma/build/index.js');
 
-const database = await resolveDevDatabase(process.env);
+const config = loadConfigOrExit('tool');
+const database = await openConfiguredDatabase(config);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 
 /**
@@ -17,6 +20,12 @@ if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${databa
  * that collide across connections, and run two queries at once whose parse/bind round trips
  * interleave in that one session: one connection, unnamed statements.
  */
+function redactPassword(url: string): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = '***';
+  return shown.toString();
+}
+
 function studioUrl(url: string): string {
   if (database.source !== 'embedded') return url;
   const withOptions = new URL(url);
@@ -25,9 +34,12 @@ function studioUrl(url: string): string {
   return withOptions.toString();
 }
 
+const url = studioUrl(database.url);
+// Said before Studio starts, so a person (and a test) can tell which database it shows.
+console.error(`Prisma Studio on http://localhost:${config.studioPort} for ${redactPassword(url)}`);
 const studio = spawn(
   process.execPath,
-  [prismaCli, 'studio', '--port', '5555', '--browser', 'none', '--url', studioUrl(database.url)],
+  [prismaCli, 'studio', '--port', String(config.studioPort), '--browser', 'none', '--url', url],
   { cwd: repoRoot, stdio: 'inherit' },
 );
 // Ctrl-C reaches Studio too; stay alive until it exits so the embedded database closes cleanly.
