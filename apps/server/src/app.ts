@@ -161,11 +161,11 @@ export async function buildApp(
     preparedStatements: config.dbPreparedStatements,
   });
   app.addHook('onClose', () => database.close());
-  const { prisma: db, tasks: taskStatements } = database;
+  const { tasks, accounts } = database;
   const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({
-    db,
-    taskStatements,
+    tasks,
+    accounts,
     clock,
     config: servicesConfig(config),
     rateLimiter,
@@ -198,7 +198,7 @@ export async function buildApp(
   app.get('/openapi.json', async () => openApiDocument);
   await app.register(docsRoutes);
   await app.register(healthRoutes, {
-    db,
+    database,
     databaseUrl: config.databaseUrl,
     migrationsDir: config.migrationsDir,
   });

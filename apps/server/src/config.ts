@@ -236,7 +236,7 @@ export function loadConfig(
  * `pnpm` was started): the real environment always wins, as with `node --env-file`. The only
  * place the process environment is read.
  */
-export function readEnvironment(): Record<string, string | undefined> {
+function readEnvironment(): Record<string, string | undefined> {
   const file = process.env.ENV_FILE ?? path.join(process.env.INIT_CWD ?? process.cwd(), '.env');
   const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
   return { ...fromFile, ...process.env };

@@ -1,7 +1,7 @@
 import { isTasksClientError, type ErrorCode } from '@tasks/client';
 
 /** What the user reads for each code of the API's error catalogue. */
-export const messages: Record<ErrorCode, string> = {
+const messages: Record<ErrorCode, string> = {
   MALFORMED_JSON:
     'The app sent a request the server could not read. Reload the page and try again.',
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',

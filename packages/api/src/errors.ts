@@ -83,7 +83,7 @@ export class ApiError extends TRPCError {
   }
 }
 
-export function fieldErrorsFromZod(error: ZodError): FieldError[] {
+function fieldErrorsFromZod(error: ZodError): FieldError[] {
   return error.issues.map((issue) => ({
     path: issue.path.map(String).join('.'),
     code: issue.code,
@@ -124,7 +124,7 @@ const unavailableAdapterKinds = new Set([
  * PostgreSQL SQLSTATEs of an unavailable server: connection exceptions (08), insufficient
  * resources (53), operator intervention such as shutdown or a cancelled statement (57), system
  * errors (58) and a database that is gone (3D000). Prisma's adapter reports them as
- * `originalCode`; pg, under `TaskStatements`, as the error's `code`.
+ * `originalCode`; pg, under `TaskRepository`, as the error's `code`.
  */
 const unavailableSqlState = /^(08|53|57|58)|^3D000$/;
 

@@ -5,7 +5,7 @@ import { listRestOperations, type HeaderInput, type RestOperation } from './rest
 import { appRouter } from './root.js';
 
 /** RFC 9457 problem details, the body of every REST error. */
-export const problemSchema = z
+const problemSchema = z
   .object({
     type: z.string().meta({
       description: 'Relative URI naming the code',

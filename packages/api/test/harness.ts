@@ -9,7 +9,7 @@ import {
   type Services,
 } from '../src/index.js';
 
-export const silentLogger: Logger = { error() {}, warn() {}, info() {} };
+const silentLogger: Logger = { error() {}, warn() {}, info() {} };
 
 /** A clock tests can move: token expiry without sleeping. */
 export function createManualClock(start = new Date('2026-03-01T12:00:00Z')) {
@@ -63,10 +63,10 @@ export async function createApiHarness({
     preparedStatements: database.preparedStatements,
     onQuery,
   });
-  const { prisma: db, tasks } = connection;
+  const { prisma: db, tasks, accounts } = connection;
   const services = createServices({
-    db,
-    taskStatements: tasks,
+    tasks,
+    accounts,
     clock: clock ?? { now: () => new Date() },
     config: {
       bcryptCost: 4,

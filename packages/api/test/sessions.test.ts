@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountRepository } from '@tasks/db';
 import { AuthService } from '../src/services/auth-service.js';
 import { createAccessTokens } from '../src/security/access-tokens.js';
 import { createPasswordHasher, type PasswordHasher } from '../src/security/passwords.js';
@@ -193,7 +194,7 @@ describe('the open-session cache', () => {
     const pair = await signIn('two-instances@example.com');
     const bearer = `Bearer ${pair.accessToken}`;
     const otherInstance = new AuthService({
-      db: api.db,
+      accounts: new AccountRepository(api.db),
       passwords: createPasswordHasher(4, testPasswordHashing),
       clock: manualClock.clock,
       accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),
@@ -252,7 +253,7 @@ describe('login timing', () => {
   it('spends exactly one bcrypt comparison on an unknown email, as on a wrong password', async () => {
     const passwords = countingHasher();
     const auth = new AuthService({
-      db: api.db,
+      accounts: new AccountRepository(api.db),
       passwords,
       clock: manualClock.clock,
       accessTokens: createAccessTokens(testAccessTokens, manualClock.clock),

@@ -1,7 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.js';
-import { TaskStatements, type SentStatement } from './task-statements.js';
+import { AccountRepository } from './account-repository.js';
+import { TaskRepository, type SentStatement } from './task-repository.js';
 
 export interface DatabaseClientOptions {
   /** PostgreSQL connection string, e.g. `postgresql://user@host:5432/db`. */
@@ -29,11 +30,11 @@ export interface DatabaseClientOptions {
   maxWaiting?: number;
   /**
    * Prepare the hand-written statements once per connection (default); see
-   * `TaskStatementsOptions.prepared` for where not to.
+   * `TaskRepositoryOptions.prepared` for where not to.
    */
   preparedStatements?: boolean;
   /**
-   * Receives every SQL statement sent, by Prisma or by `TaskStatements`, with its parameters
+   * Receives every SQL statement sent, by Prisma or by `TaskRepository`, with its parameters
    * (for tools that inspect plans).
    */
   onQuery?: (statement: SentStatement) => void;
@@ -132,16 +133,19 @@ function createPrismaClient(adapter: PrismaPg, onQuery: DatabaseClientOptions['o
   return prisma;
 }
 
-/** Prisma's client, and the hand-written statements of the busiest routes on the same pool. */
+/** The repositories, on one pool; Prisma's client itself for the tools that inspect data. */
 export interface Database {
   prisma: PrismaClient;
-  tasks: TaskStatements;
+  tasks: TaskRepository;
+  accounts: AccountRepository;
+  /** Resolves when the database answers a trivial query (readiness). */
+  ping(): Promise<void>;
   /** Disconnects Prisma and ends the pool, even where only `tasks` ever used it. */
   close(): Promise<void>;
 }
 
 /**
- * Builds a Prisma client on the `pg` driver adapter, with `TaskStatements` on its pool. There is
+ * Builds a Prisma client on the `pg` driver adapter, with the repositories on its pool. There is
  * deliberately no module-level singleton: whoever owns the process lifecycle (the server, a
  * test, a script) creates one and closes it.
  */
@@ -166,11 +170,15 @@ export function createDatabase({
     maxWaiting,
   );
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  const tasks = new TaskStatements(pool, { prepared: preparedStatements, onQuery });
   const prisma = createPrismaClient(adapter, onQuery);
+  const tasks = new TaskRepository(pool, prisma, { prepared: preparedStatements, onQuery });
   return {
     prisma,
     tasks,
+    accounts: new AccountRepository(prisma),
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
     async close() {
       // The adapter ends the pool only if Prisma itself ever connected.
       await prisma.$disconnect();
@@ -179,7 +187,7 @@ export function createDatabase({
   };
 }
 
-/** Prisma's client alone, for whoever needs no `TaskStatements` (scripts, test inspection). */
+/** Prisma's client alone, for whoever needs no repository (scripts, test inspection). */
 export function createDatabaseClient(options: DatabaseClientOptions): PrismaClient {
   return createDatabase(options).prisma;
 }

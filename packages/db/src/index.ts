@@ -7,9 +7,9 @@ export {
   type DatabaseClientOptions,
 } from './client.js';
 export {
-  TaskStatements,
-  lockOwnerWithinQuota,
-  taskRecordSelect,
+  TaskRepository,
+  type IdempotencyRecord,
+  type IdempotentCreate,
   type NewTask,
   type SentStatement,
   type SortOrder,
@@ -17,7 +17,8 @@ export {
   type TaskListQuery,
   type TaskRecord,
   type TaskSortField,
-} from './task-statements.js';
+} from './task-repository.js';
+export { isUniqueViolation } from './unique-violation.js';
 export {
   resolveDevDatabase,
   defaultDevDataDir,
@@ -47,3 +48,14 @@ export {
 export { Prisma, PrismaClient } from './generated/prisma/client.js';
 export type { Task, User } from './generated/prisma/client.js';
 export { TaskStatus } from './generated/prisma/enums.js';
+export {
+  AccountRepository,
+  type CreateUserResult,
+  type NewSession,
+  type NewUser,
+  type PasswordChange,
+  type RefreshTokenRecord,
+  type RefreshTokenRotation,
+  type UserCredentials,
+  type UserRecord,
+} from './account-repository.js';

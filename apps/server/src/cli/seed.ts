@@ -36,11 +36,10 @@ try {
     throw new Error(`${pending.length} migration(s) pending: run \`pnpm db:migrate\` first`);
   }
   const demoUser = await ensureDemoUser(client);
-  const { count } = await client.prisma.task.createMany({
-    data: demoTasks.map((task) => toRow(task, demoUser.userId, systemClock.now())),
-    // Existing rows (same fixed id) are left alone, edited or not: only missing tasks are added.
-    skipDuplicates: true,
-  });
+  // Existing rows (same fixed id) are left alone, edited or not: only missing tasks are added.
+  const count = await client.tasks.insertMissing(
+    demoTasks.map((task) => toRow(task, demoUser.userId, systemClock.now())),
+  );
   console.log(
     demoUser.isNew
       ? `Created ${demoEmail} with password ${config.seedPassword ? 'from SEED_PASSWORD' : defaultPassword}`
@@ -60,12 +59,12 @@ try {
  * against the same rules and hashed exactly as `POST /auth/register` does.
  */
 async function ensureDemoUser({
-  prisma,
   tasks,
+  accounts,
 }: Database): Promise<{ userId: string; isNew: boolean }> {
   const services = createServices({
-    db: prisma,
-    taskStatements: tasks,
+    tasks,
+    accounts,
     clock: systemClock,
     config: servicesConfig(config),
   });
@@ -92,10 +91,8 @@ async function ensureDemoUser({
     return { userId: user.id, isNew: true };
   } catch (error) {
     if (!(error instanceof ApiError && error.apiCode === 'EMAIL_TAKEN')) throw error;
-    const user = await prisma.user.findUniqueOrThrow({
-      where: { email: demoEmail },
-      select: { id: true },
-    });
+    const user = await accounts.findCredentials(demoEmail);
+    if (!user) throw error;
     return { userId: user.id, isNew: false };
   }
 }

@@ -1,5 +1,5 @@
 import { ApiError } from '@tasks/api';
-import { getMigrationStatus, type PrismaClient } from '@tasks/db';
+import { getMigrationStatus, type Database } from '@tasks/db';
 import type { FastifyInstance } from 'fastify';
 import { isDraining } from '../graceful-close.js';
 
@@ -18,7 +18,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export interface HealthOptions {
-  db: PrismaClient;
+  database: Pick<Database, 'ping'>;
   databaseUrl: string;
   /** Where this build's migrations are; undefined: the repository's `prisma/migrations`. */
   migrationsDir: string | undefined;
@@ -26,7 +26,7 @@ export interface HealthOptions {
 
 export async function healthRoutes(
   app: FastifyInstance,
-  { db, databaseUrl, migrationsDir }: HealthOptions,
+  { database, databaseUrl, migrationsDir }: HealthOptions,
 ): Promise<void> {
   // Liveness: the process answers; it never touches the database.
   app.get('/health', async () => ({ status: 'ok' }));
@@ -45,7 +45,7 @@ export async function healthRoutes(
     if (isDraining(app)) throw new ApiError('SERVICE_UNAVAILABLE', 'The server is shutting down');
     let notApplied: string[];
     try {
-      await withTimeout(db.$queryRaw`SELECT 1`, readinessTimeoutMs);
+      await withTimeout(database.ping(), readinessTimeoutMs);
       notApplied = await withTimeout(pendingMigrations(), readinessTimeoutMs);
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed');

@@ -87,7 +87,7 @@ export function trpcCalls(request: FastifyRequest): TrpcCalls {
  * envelope (one entry per call of a batch), so `@trpc/client` surfaces the catalogue code in
  * `error.data` like every other failure on that door.
  */
-export function sendTrpcError(
+function sendTrpcError(
   request: FastifyRequest,
   reply: FastifyReply,
   error: ApiError,

@@ -9,13 +9,13 @@ const emailPattern =
   /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/;
 
 /** Lower-cased so that `Ann@Example.com` and `ann@example.com` are one account. */
-export const email = z
+const email = z
   .email({ pattern: emailPattern })
   .max(254)
   .transform((value) => value.toLowerCase())
   .meta({ examples: ['ann@example.com'] });
 
-export const password = z
+const password = z
   .string()
   .min(8)
   .max(128)

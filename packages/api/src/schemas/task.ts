@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timestamp, uuid, withoutNul } from './common.js';
 
-export const taskStatus = z.enum(['open', 'in_progress', 'done']);
+const taskStatus = z.enum(['open', 'in_progress', 'done']);
 const title = withoutNul(z.string().trim().min(1).max(200)).meta({
   examples: ['Write the release notes'],
 });

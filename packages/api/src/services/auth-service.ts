@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from '@tasks/db';
+import type { AccountRepository, RefreshTokenRecord } from '@tasks/db';
 import type { Clock } from '../context.js';
 import { ApiError } from '../errors.js';
 import type {
@@ -12,10 +12,9 @@ import type { PasswordHasher } from '../security/passwords.js';
 import { generateRefreshToken, hashRefreshToken } from '../security/refresh-tokens.js';
 import { OpenSessionCache } from './open-session-cache.js';
 
-const userSelect = { id: true, email: true, createdAt: true } satisfies Prisma.UserSelect;
-
 export interface AuthServiceDependencies {
-  db: PrismaClient;
+  /** Every account, session and refresh-token query. */
+  accounts: AccountRepository;
   passwords: PasswordHasher;
   accessTokens: AccessTokens;
   clock: Clock;
@@ -34,27 +33,24 @@ const invalidRefreshToken = () =>
   new ApiError('UNAUTHENTICATED', 'The refresh token is invalid, expired or revoked');
 
 export class AuthService {
-  private readonly db: PrismaClient;
+  private readonly accounts: AccountRepository;
   private readonly openSessions: OpenSessionCache;
 
   constructor(private readonly deps: AuthServiceDependencies) {
-    this.db = deps.db;
+    this.accounts = deps.accounts;
     this.openSessions = new OpenSessionCache(deps.sessionCacheMs);
   }
 
   /** Creates an account; the email is already lower-cased by the input schema. */
   async register({ email, password }: CredentialsInput): Promise<UserOutput> {
     const passwordHash = await this.deps.passwords.hash(password);
-    try {
-      return await this.db.user.create({ data: { email, passwordHash }, select: userSelect });
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        throw new ApiError('EMAIL_TAKEN', 'An account with this email already exists', {
-          errors: [{ path: 'email', code: 'taken', message: 'Email already registered' }],
-        });
-      }
-      throw error;
+    const created = await this.accounts.createUser({ email, passwordHash });
+    if ('emailTaken' in created) {
+      throw new ApiError('EMAIL_TAKEN', 'An account with this email already exists', {
+        errors: [{ path: 'email', code: 'taken', message: 'Email already registered' }],
+      });
     }
+    return created.user;
   }
 
   /**
@@ -62,26 +58,20 @@ export class AuthService {
    * comparison each, so neither the answer nor its timing tells which emails have accounts.
    */
   async login({ email, password }: CredentialsInput): Promise<TokenPairOutput> {
-    const user = await this.db.user.findUnique({
-      where: { email },
-      select: { id: true, passwordHash: true },
-    });
+    const user = await this.accounts.findCredentials(email);
     const valid = user
       ? await this.deps.passwords.verify(password, user.passwordHash)
       : await this.deps.passwords.verifyAgainstDummy(password).then(() => false);
     if (!user || !valid) throw new ApiError('INVALID_CREDENTIALS');
 
     const { token, tokenHash } = generateRefreshToken();
-    const session = await this.db.session.create({
-      data: {
-        userId: user.id,
-        expiresAt: this.refreshExpiry(),
-        refreshTokens: { create: { tokenHash } },
-      },
-      select: { id: true },
+    const sessionId = await this.accounts.openSession({
+      userId: user.id,
+      expiresAt: this.refreshExpiry(),
+      refreshTokenHash: tokenHash,
     });
     await this.endSessionsBeyondCap(user.id);
-    return this.tokenPair({ userId: user.id, sessionId: session.id }, token);
+    return this.tokenPair({ userId: user.id, sessionId }, token);
   }
 
   /**
@@ -90,13 +80,12 @@ export class AuthService {
    * as when a device is forgotten.
    */
   private async endSessionsBeyondCap(userId: string): Promise<void> {
-    const surplus = await this.db.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: this.deps.clock.now() } },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      skip: this.deps.maxSessionsPerUser,
-      select: { id: true },
-    });
-    for (const { id } of surplus) await this.revokeSession(id);
+    const surplus = await this.accounts.openSessionsBeyond(
+      userId,
+      this.deps.maxSessionsPerUser,
+      this.deps.clock.now(),
+    );
+    for (const id of surplus) await this.revokeSession(id);
   }
 
   /**
@@ -108,21 +97,13 @@ export class AuthService {
     const presented = await this.findRefreshToken(refreshToken);
     const next = generateRefreshToken();
     const now = this.deps.clock.now();
-    const rotated = await this.db.$transaction(async (tx) => {
-      // Conditional on `spentAt: null`, so of two concurrent refreshes only one can win.
-      const { count } = await tx.refreshToken.updateMany({
-        where: { id: presented.id, spentAt: null },
-        data: { spentAt: now },
-      });
-      if (count === 0) return false;
-      await tx.refreshToken.create({
-        data: { sessionId: presented.sessionId, tokenHash: next.tokenHash },
-      });
-      await tx.session.update({
-        where: { id: presented.sessionId },
-        data: { expiresAt: this.refreshExpiry() },
-      });
-      return true;
+    // Of two concurrent refreshes with the same token only one wins; the other is theft.
+    const rotated = await this.accounts.rotateRefreshToken({
+      tokenId: presented.id,
+      sessionId: presented.sessionId,
+      nextHash: next.tokenHash,
+      now,
+      expiresAt: this.refreshExpiry(),
     });
     if (!rotated) await this.revokeStolenSession(presented.sessionId);
     return this.tokenPair(
@@ -142,12 +123,11 @@ export class AuthService {
     { userId, sessionId }: AccessTokenSubject,
     { currentPassword, newPassword }: ChangePasswordInput,
   ): Promise<void> {
-    const user = await this.db.user.findUnique({
-      where: { id: userId },
-      select: { passwordHash: true },
-    });
-    if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
-    if (!(await this.deps.passwords.verify(currentPassword, user.passwordHash))) {
+    const currentHash = await this.accounts.findPasswordHash(userId);
+    if (currentHash === null) {
+      throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
+    }
+    if (!(await this.deps.passwords.verify(currentPassword, currentHash))) {
       throw new ApiError('VALIDATION_FAILED', 'The current password is wrong', {
         errors: [
           { path: 'currentPassword', code: 'incorrect', message: 'Current password is wrong' },
@@ -155,18 +135,17 @@ export class AuthService {
       });
     }
     const passwordHash = await this.deps.passwords.hash(newPassword);
-    await this.db.$transaction([
-      this.db.user.update({ where: { id: userId }, data: { passwordHash } }),
-      this.db.session.updateMany({
-        where: { userId, id: { not: sessionId }, revokedAt: null },
-        data: { revokedAt: this.deps.clock.now() },
-      }),
-    ]);
+    await this.accounts.changePassword({
+      userId,
+      passwordHash,
+      keepSessionId: sessionId,
+      now: this.deps.clock.now(),
+    });
     this.openSessions.forgetUserSessionsExcept(userId, sessionId);
   }
 
   async me(userId: string): Promise<UserOutput> {
-    const user = await this.db.user.findUnique({ where: { id: userId }, select: userSelect });
+    const user = await this.accounts.findUser(userId);
     if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
     return user;
   }
@@ -196,28 +175,17 @@ export class AuthService {
   private async isSessionOpen({ userId, sessionId }: AccessTokenSubject): Promise<boolean> {
     const now = this.deps.clock.now();
     if (this.openSessions.isTrusted(sessionId, userId, now.getTime())) return true;
-    const session = await this.db.session.findFirst({
-      where: { id: sessionId, userId, revokedAt: null, expiresAt: { gt: now } },
-      select: { expiresAt: true },
-    });
-    if (!session) {
+    const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, now);
+    if (!expiresAt) {
       this.openSessions.forget(sessionId);
       return false;
     }
-    this.openSessions.remember(sessionId, userId, now.getTime(), session.expiresAt.getTime());
+    this.openSessions.remember(sessionId, userId, now.getTime(), expiresAt.getTime());
     return true;
   }
 
-  private async findRefreshToken(refreshToken: string) {
-    const found = await this.db.refreshToken.findUnique({
-      where: { tokenHash: hashRefreshToken(refreshToken) },
-      select: {
-        id: true,
-        sessionId: true,
-        spentAt: true,
-        session: { select: { userId: true, expiresAt: true, revokedAt: true } },
-      },
-    });
+  private async findRefreshToken(refreshToken: string): Promise<RefreshTokenRecord> {
+    const found = await this.accounts.findRefreshToken(hashRefreshToken(refreshToken));
     if (!found || found.session.revokedAt || found.session.expiresAt <= this.deps.clock.now()) {
       throw invalidRefreshToken();
     }
@@ -231,10 +199,7 @@ export class AuthService {
   }
 
   private async revokeSession(sessionId: string): Promise<void> {
-    await this.db.session.updateMany({
-      where: { id: sessionId, revokedAt: null },
-      data: { revokedAt: this.deps.clock.now() },
-    });
+    await this.accounts.revokeSession(sessionId, this.deps.clock.now());
     this.openSessions.forget(sessionId);
   }
 

@@ -1,4 +1,4 @@
-import type { TaskRecord, TaskStatements } from '@tasks/db';
+import type { TaskRecord, TaskRepository } from '@tasks/db';
 
 interface PendingRead {
   id: string;
@@ -15,7 +15,7 @@ interface PendingRead {
 export class CoalescedTaskReads {
   private readonly pendingByOwner = new Map<string, PendingRead[]>();
 
-  constructor(private readonly statements: TaskStatements) {}
+  constructor(private readonly tasks: TaskRepository) {}
 
   findOwned(id: string, ownerId: string): Promise<TaskRecord | null> {
     return new Promise((resolve, reject) => {
@@ -35,7 +35,7 @@ export class CoalescedTaskReads {
     try {
       const ids = [...new Set(reads.map(({ id }) => id))];
       const tasks = new Map(
-        (await this.statements.findManyOwned(ids, ownerId)).map((task) => [task.id, task]),
+        (await this.tasks.findManyOwned(ids, ownerId)).map((task) => [task.id, task]),
       );
       for (const { id, resolve } of reads) resolve(tasks.get(id) ?? null);
     } catch (error) {

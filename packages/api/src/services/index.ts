@@ -1,4 +1,4 @@
-import type { PrismaClient, TaskStatements } from '@tasks/db';
+import type { AccountRepository, TaskRepository } from '@tasks/db';
 import type { Clock } from '../context.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
 import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-throttle.js';
@@ -23,9 +23,9 @@ export interface ServicesConfig {
 }
 
 export interface ServiceDependencies {
-  db: PrismaClient;
-  /** The busiest task statements, on `db`'s pool (`createDatabase` builds both). */
-  taskStatements: TaskStatements;
+  /** Every task query, and every account, session and refresh-token query (`createDatabase`). */
+  tasks: TaskRepository;
+  accounts: AccountRepository;
   clock: Clock;
   config: ServicesConfig;
   /** Where attempt budgets are counted; default: this process's memory. */
@@ -40,15 +40,15 @@ export interface Services {
 
 /** Built once per process (or per test) from explicit dependencies; nothing is global. */
 export function createServices({
-  db,
-  taskStatements,
+  tasks,
+  accounts,
   clock,
   config,
   rateLimiter = createRateLimiter(),
 }: ServiceDependencies): Services {
   return {
     auth: new AuthService({
-      db,
+      accounts,
       clock,
       passwords: createPasswordHasher(config.bcryptCost, config.passwordHashing),
       accessTokens: createAccessTokens(config.accessTokens, clock),
@@ -56,9 +56,7 @@ export function createServices({
       sessionCacheMs: config.sessionCacheMs ?? 0,
       maxSessionsPerUser: config.maxSessionsPerUser,
     }),
-    tasks: new TaskService(db, taskStatements, clock, config.taskQuotaPerUser),
+    tasks: new TaskService(tasks, clock, config.taskQuotaPerUser),
     throttle: new AttemptThrottle(rateLimiter, config.attempts),
   };
 }
-
-export { AuthService, TaskService };

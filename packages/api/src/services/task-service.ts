@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  lockOwnerWithinQuota,
-  Prisma,
-  taskRecordSelect,
-  type PrismaClient,
-  type TaskListQuery,
-  type TaskStatements,
-} from '@tasks/db';
+import type { TaskListQuery, TaskRepository } from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../context.js';
 import { CoalescedTaskReads } from './coalesced-task-reads.js';
@@ -85,10 +78,6 @@ function cursorPosition({ sort, key, id }: Cursor): NonNullable<TaskListQuery['a
   return { key: sort === 'title' ? key : new Date(key), id };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
-
 const quotaExceeded = (maxOwned: number) =>
   new ApiError('QUOTA_EXCEEDED', `A user may own at most ${maxOwned} tasks; delete some first`);
 
@@ -96,94 +85,54 @@ const taskNotFound = () => new ApiError('TASK_NOT_FOUND', 'No task with this id'
 const versionMismatch = () =>
   new ApiError('PRECONDITION_FAILED', 'The task has changed since the given version (If-Match)');
 
-/** The first response under a key, as stored; dates travel as ISO strings in JSON. */
-const storedTaskSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  description: z.string().nullable(),
-  status: z.enum(['open', 'in_progress', 'done']),
-  version: z.number(),
-  createdAt: z.coerce.date(),
-  updatedAt: z.coerce.date(),
-});
+const keyReused = () =>
+  new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request', {
+    errors: [
+      { path: 'idempotencyKey', code: 'reused', message: 'Key already used with a different body' },
+    ],
+  });
 
 /** Every method is scoped to one owner: another user's task is indistinguishable from none. */
 export class TaskService {
   private readonly coalescedReads: CoalescedTaskReads;
 
   constructor(
-    private readonly db: PrismaClient,
-    private readonly statements: TaskStatements,
+    private readonly tasks: TaskRepository,
     private readonly clock: Clock,
     /** Tasks one user may own. */
     private readonly maxOwned: number,
   ) {
-    this.coalescedReads = new CoalescedTaskReads(statements);
+    this.coalescedReads = new CoalescedTaskReads(tasks);
   }
 
   /**
-   * With an idempotency key, the task and the stored response commit together: a concurrent
-   * duplicate waits on the key's primary key, fails, rolls its own task back and replays.
+   * With an idempotency key, the task and its first answer are stored together, and a retry
+   * with the same key and request gets that answer again (see `TaskRepository.createIdempotent`).
    */
   async create(
     ownerId: string,
     { idempotencyKey, ...input }: CreateTaskInput,
   ): Promise<TaskOutput> {
+    const quota = { maxOwned: this.maxOwned };
     if (idempotencyKey === undefined) {
-      const task = await this.statements.create({ ...input, ownerId }, { maxOwned: this.maxOwned });
+      const task = await this.tasks.create({ ...input, ownerId }, quota);
       if (!task) throw quotaExceeded(this.maxOwned);
       return task;
     }
-    const requestHash = hashRequest(input);
-    const key = { userId_key: { userId: ownerId, key: idempotencyKey } };
-    await this.db.idempotencyKey.deleteMany({
-      where: { userId: ownerId, key: idempotencyKey, createdAt: { lt: this.idempotencyCutoff() } },
+    const result = await this.tasks.createIdempotent({ ...input, ownerId }, quota, {
+      userId: ownerId,
+      key: idempotencyKey,
+      requestHash: hashRequest(input),
+      responseStatus: 201,
+      notBefore: new Date(this.clock.now().getTime() - idempotencyWindowMs),
     });
-    try {
-      return await this.db.$transaction(async (tx) => {
-        if (!(await lockOwnerWithinQuota(tx, ownerId, this.maxOwned))) {
-          throw quotaExceeded(this.maxOwned);
-        }
-        const task = await tx.task.create({
-          data: { ...input, ownerId },
-          select: taskRecordSelect,
-        });
-        await tx.idempotencyKey.create({
-          data: {
-            ...key.userId_key,
-            requestHash,
-            responseStatus: 201,
-            responseBody: {
-              ...task,
-              createdAt: task.createdAt.toISOString(),
-              updatedAt: task.updatedAt.toISOString(),
-            },
-          },
-        });
-        return task;
-      });
-    } catch (error) {
-      // A retry replays its first answer even when the quota has been reached since.
-      const quotaReached = error instanceof ApiError && error.apiCode === 'QUOTA_EXCEEDED';
-      if (!isUniqueViolation(error) && !quotaReached) throw error;
-      const first = await this.db.idempotencyKey.findUnique({ where: key });
-      if (!first) throw error;
-      if (first.requestHash !== requestHash) {
-        throw new ApiError(
-          'IDEMPOTENCY_KEY_REUSED',
-          'This Idempotency-Key was used with another request',
-          {
-            errors: [
-              {
-                path: 'idempotencyKey',
-                code: 'reused',
-                message: 'Key already used with a different body',
-              },
-            ],
-          },
-        );
-      }
-      return storedTaskSchema.parse(first.responseBody);
+    switch (result.outcome) {
+      case 'quota-exceeded':
+        throw quotaExceeded(this.maxOwned);
+      case 'key-reused':
+        throw keyReused();
+      default:
+        return result.task;
     }
   }
 
@@ -191,7 +140,7 @@ export class TaskService {
   async get(ownerId: string, id: string, { coalesce = false } = {}): Promise<TaskOutput> {
     const task = coalesce
       ? await this.coalescedReads.findOwned(id, ownerId)
-      : await this.statements.findOwned(id, ownerId);
+      : await this.tasks.findOwned(id, ownerId);
     if (!task) throw taskNotFound();
     return task;
   }
@@ -200,16 +149,15 @@ export class TaskService {
     ownerId: string,
     { id, expectedVersion, ...changes }: UpdateTaskInput,
   ): Promise<TaskOutput> {
-    const task = await this.statements.updateOwned(id, ownerId, changes, expectedVersion);
+    const task = await this.tasks.updateOwned(id, ownerId, changes, expectedVersion);
     if (!task) throw await this.missingOrChanged(ownerId, id, expectedVersion);
     return task;
   }
 
   async delete(ownerId: string, { id, expectedVersion }: DeleteTaskInput): Promise<void> {
-    const { count } = await this.db.task.deleteMany({
-      where: { id, ownerId, ...(expectedVersion !== undefined && { version: expectedVersion }) },
-    });
-    if (count === 0) throw await this.missingOrChanged(ownerId, id, expectedVersion);
+    if (!(await this.tasks.deleteOwned(id, ownerId, expectedVersion))) {
+      throw await this.missingOrChanged(ownerId, id, expectedVersion);
+    }
   }
 
   /**
@@ -220,7 +168,7 @@ export class TaskService {
     ownerId: string,
     { limit, cursor, status, q, sort, order }: ListTasksInput,
   ): Promise<TaskPage> {
-    const rows = await this.statements.list({
+    const rows = await this.tasks.list({
       ownerId,
       sort,
       order,
@@ -245,12 +193,7 @@ export class TaskService {
     expectedVersion: number | undefined,
   ): Promise<ApiError> {
     if (expectedVersion === undefined) return taskNotFound();
-    const exists = await this.db.task.count({ where: { id, ownerId } });
-    return exists ? versionMismatch() : taskNotFound();
-  }
-
-  private idempotencyCutoff(): Date {
-    return new Date(this.clock.now().getTime() - idempotencyWindowMs);
+    return (await this.tasks.existsOwned(id, ownerId)) ? versionMismatch() : taskNotFound();
   }
 }
 

@@ -6,11 +6,11 @@ import {
   type NewTask,
   type SortOrder,
   type TaskRecord,
-  type TaskStatements,
+  type TaskRepository,
   type TaskChanges,
   type TaskListQuery,
   type TaskSortField,
-} from './task-statements.js';
+} from './task-repository.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 // Each statement is held to what Prisma reads and writes for the same task, so a schema change
@@ -41,8 +41,8 @@ afterAll(async () => {
 /** Far above what any test here creates: the quota itself is tested at the API. */
 const noQuota = { maxOwned: 1_000_000 };
 
-async function createTask(statements: TaskStatements, task: NewTask): Promise<TaskRecord> {
-  const created = await statements.create(task, noQuota);
+async function createTask(tasks: TaskRepository, task: NewTask): Promise<TaskRecord> {
+  const created = await tasks.create(task, noQuota);
   if (!created) throw new Error('the quota refused a task');
   return created;
 }
@@ -50,7 +50,7 @@ async function createTask(statements: TaskStatements, task: NewTask): Promise<Ta
 const readWithPrisma = (id: string) =>
   db.prisma.task.findUniqueOrThrow({ where: { id }, select: taskRecordSelect });
 
-describe('TaskStatements', () => {
+describe('TaskRepository', () => {
   it('creates what Prisma reads back, with the schema defaults and a version 7 id', async () => {
     const created = await createTask(db.tasks, { ownerId, title: 'Write the report' });
     expect(created).toEqual(await readWithPrisma(created.id));
@@ -245,9 +245,10 @@ describe('TaskStatements', () => {
         const prepared = await single.prisma.$queryRaw<{ name: string }[]>`
           SELECT name FROM pg_prepared_statements ORDER BY name`;
         expect(prepared.map(({ name }) => name)).toEqual([
-          'task_create',
+          // One statement per shape: the columns a create or a change sets.
+          'task_create(title)',
           'task_find_owned',
-          'task_update_owned',
+          'task_update_owned(status)',
         ]);
       } finally {
         await single.close();

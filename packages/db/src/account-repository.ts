@@ -1,0 +1,190 @@
+import type {
+  Prisma,
+  PrismaClient,
+  RefreshToken,
+  Session,
+  User,
+} from './generated/prisma/client.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+/** An account as the API returns it: never its password hash. */
+export type UserRecord = Pick<User, 'id' | 'email' | 'createdAt'>;
+
+/** What a sign-in checks a password against. */
+export type UserCredentials = Pick<User, 'id' | 'passwordHash'>;
+
+/** A stored refresh token with what decides whether it may still be used: its session. */
+export type RefreshTokenRecord = Pick<RefreshToken, 'id' | 'sessionId' | 'spentAt'> & {
+  session: Pick<Session, 'userId' | 'expiresAt' | 'revokedAt'>;
+};
+
+export type CreateUserResult = { user: UserRecord } | { emailTaken: true };
+
+export interface NewUser {
+  /** Already normalised (lower-cased) by the caller: the unique index compares it as given. */
+  email: string;
+  passwordHash: string;
+}
+
+export interface NewSession {
+  userId: string;
+  expiresAt: Date;
+  /** Hash of the session's first refresh token, stored with it. */
+  refreshTokenHash: string;
+}
+
+export interface RefreshTokenRotation {
+  /** The presented token, spent by the rotation. */
+  tokenId: string;
+  sessionId: string;
+  /** Hash of the token that replaces it. */
+  nextHash: string;
+  now: Date;
+  /** The session's new idle expiry. */
+  expiresAt: Date;
+}
+
+export interface PasswordChange {
+  userId: string;
+  passwordHash: string;
+  /** The session the change was made in: the only one left open. */
+  keepSessionId: string;
+  now: Date;
+}
+
+const userRecordSelect = {
+  id: true,
+  email: true,
+  createdAt: true,
+} as const satisfies Prisma.UserSelect;
+
+/** Every query of accounts, sessions and refresh tokens; the decisions stay with the caller. */
+export class AccountRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Creates an account, or says the email already has one (the unique index decides). */
+  async createUser({ email, passwordHash }: NewUser): Promise<CreateUserResult> {
+    try {
+      const user = await this.prisma.user.create({
+        data: { email, passwordHash },
+        select: userRecordSelect,
+      });
+      return { user };
+    } catch (error) {
+      if (isUniqueViolation(error)) return { emailTaken: true };
+      throw error;
+    }
+  }
+
+  findCredentials(email: string): Promise<UserCredentials | null> {
+    return this.prisma.user.findUnique({
+      where: { email },
+      select: { id: true, passwordHash: true },
+    });
+  }
+
+  findUser(id: string): Promise<UserRecord | null> {
+    return this.prisma.user.findUnique({ where: { id }, select: userRecordSelect });
+  }
+
+  /** The password hash of this account, or null when the account no longer exists. */
+  async findPasswordHash(userId: string): Promise<string | null> {
+    const user = await this.prisma.user.findUnique({
+      where: { id: userId },
+      select: { passwordHash: true },
+    });
+    return user?.passwordHash ?? null;
+  }
+
+  /** Opens a session with its first refresh token, in one statement; resolves its id. */
+  async openSession({ userId, expiresAt, refreshTokenHash }: NewSession): Promise<string> {
+    const session = await this.prisma.session.create({
+      data: { userId, expiresAt, refreshTokens: { create: { tokenHash: refreshTokenHash } } },
+      select: { id: true },
+    });
+    return session.id;
+  }
+
+  /** The expiry of this user's session when it is open at `now` (not revoked, not expired). */
+  async isSessionOpen(sessionId: string, userId: string, now: Date): Promise<Date | null> {
+    const session = await this.prisma.session.findFirst({
+      where: { id: sessionId, userId, revokedAt: null, expiresAt: { gt: now } },
+      select: { expiresAt: true },
+    });
+    return session?.expiresAt ?? null;
+  }
+
+  /**
+   * The ids of this user's open sessions beyond the newest `max`, newest first (id breaks ties
+   * of one millisecond, so the same sessions are chosen whatever the plan).
+   */
+  async openSessionsBeyond(userId: string, max: number, now: Date): Promise<string[]> {
+    const surplus = await this.prisma.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: now } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      skip: max,
+      select: { id: true },
+    });
+    return surplus.map(({ id }) => id);
+  }
+
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
+    return this.prisma.refreshToken.findUnique({
+      where: { tokenHash },
+      select: {
+        id: true,
+        sessionId: true,
+        spentAt: true,
+        session: { select: { userId: true, expiresAt: true, revokedAt: true } },
+      },
+    });
+  }
+
+  /**
+   * Spends the token, stores its successor and extends the session, in one transaction. False
+   * when the token was already spent: then nothing is written.
+   */
+  rotateRefreshToken({
+    tokenId,
+    sessionId,
+    nextHash,
+    now,
+    expiresAt,
+  }: RefreshTokenRotation): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      // Conditional on `spentAt: null`, so of two concurrent rotations only one can win.
+      const { count } = await tx.refreshToken.updateMany({
+        where: { id: tokenId, spentAt: null },
+        data: { spentAt: now },
+      });
+      if (count === 0) return false;
+      await tx.refreshToken.create({ data: { sessionId, tokenHash: nextHash } });
+      await tx.session.update({ where: { id: sessionId }, data: { expiresAt } });
+      return true;
+    });
+  }
+
+  /** Ends the session (and with it every refresh token issued in it); a no-op if already ended. */
+  async revokeSession(sessionId: string, now: Date): Promise<void> {
+    await this.prisma.session.updateMany({
+      where: { id: sessionId, revokedAt: null },
+      data: { revokedAt: now },
+    });
+  }
+
+  /** Sets the new hash and ends every other open session of the user, in one transaction. */
+  async changePassword({
+    userId,
+    passwordHash,
+    keepSessionId,
+    now,
+  }: PasswordChange): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.user.update({ where: { id: userId }, data: { passwordHash } }),
+      this.prisma.session.updateMany({
+        where: { userId, id: { not: keepSessionId }, revokedAt: null },
+        data: { revokedAt: now },
+      }),
+    ]);
+  }
+}

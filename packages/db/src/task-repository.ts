@@ -1,0 +1,388 @@
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import type { Prisma, PrismaClient, Task } from './generated/prisma/client.js';
+import type { TaskStatus } from './generated/prisma/enums.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+/**
+ * The columns of a task as the API reads and writes them, with their SQL types: the one list.
+ * The statements, the Prisma selection, the row type (`TaskRecord`) and the decoding of a stored
+ * copy all follow from it, so a new field is one line here (and the Prisma schema, a migration
+ * and the API's zod schema).
+ */
+const taskColumns = {
+  id: { type: 'uuid' },
+  title: { type: 'varchar', writable: true },
+  description: { type: 'varchar', writable: true },
+  status: { type: '"TaskStatus"', writable: true },
+  version: { type: 'int4' },
+  createdAt: { type: 'timestamptz' },
+  updatedAt: { type: 'timestamptz' },
+} as const satisfies Partial<Record<keyof Task, { type: string; writable?: true }>>;
+
+type TaskColumn = keyof typeof taskColumns;
+type WritableColumn = {
+  [Column in TaskColumn]: (typeof taskColumns)[Column] extends { writable: true } ? Column : never;
+}[TaskColumn];
+
+/** A task as the API returns it. */
+export type TaskRecord = Pick<Task, TaskColumn>;
+
+/** The fields a new task sets (required as the schema requires them); the others take defaults. */
+export type NewTask = Pick<Prisma.TaskUncheckedCreateInput, 'ownerId' | WritableColumn>;
+
+/** The fields a change sets; absent ones keep their value (`description: null` clears it). */
+export type TaskChanges = Partial<Pick<Task, WritableColumn>>;
+
+const columnNames = Object.keys(taskColumns) as TaskColumn[];
+const writableColumns = columnNames.filter(
+  (column): column is WritableColumn => 'writable' in taskColumns[column],
+);
+const quoted = (column: string) => `"${column}"`;
+const returnedColumns = columnNames.map(quoted).join(', ');
+
+/** The same columns through Prisma. */
+export const taskRecordSelect = Object.fromEntries(
+  columnNames.map((column) => [column, true]),
+) as Record<TaskColumn, true>;
+
+/** A task as stored in JSON (an idempotent create's first answer), typed back. */
+function decodeStoredTask(stored: unknown): TaskRecord {
+  const fields = stored as Record<TaskColumn, unknown>;
+  return Object.fromEntries(
+    columnNames.map((column) => [
+      column,
+      taskColumns[column].type === 'timestamptz'
+        ? new Date(fields[column] as string)
+        : fields[column],
+    ]),
+  ) as TaskRecord;
+}
+
+export type TaskSortField = 'createdAt' | 'updatedAt' | 'title';
+export type SortOrder = 'asc' | 'desc';
+
+/** One page of an owner's tasks, in `sort` then id order. */
+export interface TaskListQuery {
+  ownerId: string;
+  sort: TaskSortField;
+  order: SortOrder;
+  /** Only these statuses; absent, all. */
+  statuses?: TaskStatus[] | undefined;
+  /** Text the title or the description contains, case-insensitively; LIKE wildcards are literal. */
+  contains?: string | undefined;
+  /** Rows strictly after this one in the listing's order: its sort key and id. */
+  after?: { key: string | Date; id: string } | undefined;
+  /** Rows to return at most. */
+  limit: number;
+}
+
+/** A statement as sent, for whoever inspects them (`DatabaseClientOptions.onQuery`). */
+export interface SentStatement {
+  sql: string;
+  params: unknown[];
+}
+
+const sortColumns: Record<TaskSortField, string> = {
+  createdAt: '"createdAt"',
+  updatedAt: '"updatedAt"',
+  title: 'title',
+};
+
+/** LIKE wildcards in user text are literal characters, not patterns. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+/**
+ * The listing statement of a query and its values. Its name says its shape (sort, order, which
+ * filters, first page or not): few enough shapes to prepare each once per connection. A search is
+ * not prepared: how selective its text is decides between the trigram indexes and the sort's
+ * index, which one cached generic plan could not do for every text. The cursor condition carries
+ * a redundant `key <= value` bound (`>=` ascending) that becomes the index condition, so the scan
+ * starts at the cursor and page 10 000 costs what page 1 costs (list-query-plan.test.ts).
+ */
+function listStatement({ ownerId, sort, order, statuses, contains, after, limit }: TaskListQuery) {
+  const values: unknown[] = [ownerId];
+  const parameter = (value: unknown) => `$${values.push(value)}`;
+  const shape = ['task_list', sort, order];
+  const conditions = ['"ownerId" = $1'];
+  if (statuses) {
+    shape.push('status');
+    conditions.push(`status = ANY(${parameter(statuses)}::"TaskStatus"[])`);
+  }
+  if (contains !== undefined) {
+    const pattern = parameter(`%${escapeLike(contains)}%`);
+    conditions.push(`(title ILIKE ${pattern} OR description ILIKE ${pattern})`);
+  }
+  const column = sortColumns[sort];
+  if (after) {
+    shape.push('after');
+    const [inclusive, exclusive] = order === 'desc' ? ['<=', '<'] : ['>=', '>'];
+    const key = parameter(after.key);
+    const id = parameter(after.id);
+    conditions.push(
+      `${column} ${inclusive} ${key}`,
+      `(${column} ${exclusive} ${key} OR id ${exclusive} ${id})`,
+    );
+  }
+  const direction = order === 'desc' ? 'DESC' : 'ASC';
+  const statement: Statement = {
+    name: contains === undefined ? shape.join('_') : undefined,
+    text: `SELECT ${returnedColumns} FROM "Task" WHERE ${conditions.join(' AND ')}
+           ORDER BY ${column} ${direction}, id ${direction} LIMIT ${parameter(limit)}`,
+  };
+  return { statement, values };
+}
+
+interface Statement {
+  /** The prepared statement's name on each connection, when statements are prepared. */
+  name: string | undefined;
+  text: string;
+}
+
+const statements = {
+  findOwned: {
+    name: 'task_find_owned',
+    text: `SELECT ${returnedColumns} FROM "Task" WHERE id = $1 AND "ownerId" = $2`,
+  },
+  findManyOwned: {
+    name: 'task_find_many_owned',
+    text: `SELECT ${returnedColumns} FROM "Task" WHERE id = ANY($1::uuid[]) AND "ownerId" = $2`,
+  },
+  existsOwned: {
+    name: 'task_exists_owned',
+    text: `SELECT 1 FROM "Task" WHERE id = $1 AND "ownerId" = $2`,
+  },
+  deleteOwned: {
+    name: 'task_delete_owned',
+    text: `DELETE FROM "Task" WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)`,
+  },
+} satisfies Record<string, Statement>;
+
+/** `$n::type` for each column, numbered from `first`. */
+const typedParameters = (columns: readonly WritableColumn[], first: number) =>
+  columns.map((column, index) => `$${first + index}::${taskColumns[column].type}`);
+
+/** The columns a new task or a change sets, in the list's order: the statement's shape. */
+const presentColumns = (fields: Partial<Record<WritableColumn, unknown>>) =>
+  writableColumns.filter((column) => fields[column] !== undefined);
+
+/**
+ * An INSERT of the given columns (the others take their defaults). The owner's row is locked
+ * while its count is compared, so concurrent creates of one owner take turns and the quota
+ * holds exactly ("taskCount" is kept by a trigger on "Task").
+ */
+function createStatement(columns: readonly WritableColumn[]): Statement {
+  return {
+    name: `task_create(${columns.join(',')})`,
+    text: `WITH owner AS (
+             SELECT id FROM "User" WHERE id = $2 AND "taskCount" < $3 FOR UPDATE
+           )
+           INSERT INTO "Task" (id, "ownerId", ${columns.map(quoted).join(', ')}, "updatedAt")
+           SELECT $1, owner.id, ${typedParameters(columns, 4).join(', ')}, now() FROM owner
+           RETURNING ${returnedColumns}`,
+  };
+}
+
+/** An UPDATE of the given columns that bumps the version, when `$3` (if given) still matches it. */
+function updateStatement(columns: readonly WritableColumn[]): Statement {
+  const assignments = typedParameters(columns, 4).map(
+    (parameter, index) => `${quoted(columns[index] ?? '')} = ${parameter}`,
+  );
+  return {
+    name: `task_update_owned(${columns.join(',')})`,
+    text: `UPDATE "Task" SET ${[...assignments, 'version = version + 1', '"updatedAt" = now()'].join(', ')}
+           WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)
+           RETURNING ${returnedColumns}`,
+  };
+}
+
+export interface TaskRepositoryOptions {
+  /**
+   * Prepare each statement once per connection (named statements), so PostgreSQL parses and
+   * plans it once instead of on every query. Switch it off where a connection is not one server
+   * session: the embedded PGlite (every connection shares its one session, so a name prepared on
+   * one already exists on the next) and PgBouncer in transaction mode before 1.21 or without
+   * `max_prepared_statements`.
+   */
+  prepared: boolean;
+  /** Called with each statement before it is sent. */
+  onQuery?: ((statement: SentStatement) => void) | undefined;
+}
+
+/** What an idempotent create did: see `TaskRepository.createIdempotent`. */
+export type IdempotentCreate =
+  | { outcome: 'created' | 'replayed'; task: TaskRecord }
+  | { outcome: 'key-reused' }
+  | { outcome: 'quota-exceeded' };
+
+/** A key's first use, as an idempotent create records it. */
+export interface IdempotencyRecord {
+  userId: string;
+  key: string;
+  /** Fingerprint of the request; the same key with another request is `key-reused`. */
+  requestHash: string;
+  /** The status of the first answer, stored with it. */
+  responseStatus: number;
+  /** Keys first used before this are forgotten: the request runs anew. */
+  notBefore: Date;
+}
+
+/** Thrown inside the idempotent create's transaction to roll it back at the quota. */
+class QuotaReached extends Error {}
+
+/**
+ * Every task query. Reads, creates, changes, deletes and listings are SQL written here on the
+ * pool Prisma's adapter uses (Prisma's client costs several times the CPU on these hot routes);
+ * the idempotent create, a transaction over two tables, goes through Prisma. Every method is
+ * scoped to an owner: another owner's task is indistinguishable from none.
+ * `task-repository.test.ts` holds the SQL to what Prisma reads and writes for the same task.
+ */
+export class TaskRepository {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly prisma: PrismaClient,
+    private readonly options: TaskRepositoryOptions,
+  ) {}
+
+  async findOwned(id: string, ownerId: string): Promise<TaskRecord | null> {
+    return this.first(statements.findOwned, [id, ownerId]);
+  }
+
+  /** The tasks among `ids` that `ownerId` owns, in no particular order. */
+  async findManyOwned(ids: readonly string[], ownerId: string): Promise<TaskRecord[]> {
+    return this.send(statements.findManyOwned, [ids, ownerId]);
+  }
+
+  async existsOwned(id: string, ownerId: string): Promise<boolean> {
+    return (await this.send(statements.existsOwned, [id, ownerId])).length > 0;
+  }
+
+  /** Creates the task unless its owner already owns `maxOwned` tasks (or is gone): then `null`. */
+  async create(task: NewTask, { maxOwned }: { maxOwned: number }): Promise<TaskRecord | null> {
+    const columns = presentColumns(task);
+    return this.first(createStatement(columns), [
+      uuidv7(),
+      task.ownerId,
+      maxOwned,
+      ...columns.map((column) => task[column]),
+    ]);
+  }
+
+  /**
+   * Creates the task and records `key`'s first answer in one transaction, or answers as that
+   * first answer did: a concurrent duplicate waits on the key's primary key, fails, rolls its
+   * own task back and replays. A retry replays even once the quota is reached.
+   */
+  async createIdempotent(
+    task: NewTask,
+    { maxOwned }: { maxOwned: number },
+    { userId, key, requestHash, responseStatus, notBefore }: IdempotencyRecord,
+  ): Promise<IdempotentCreate> {
+    const where = { userId_key: { userId, key } };
+    await this.prisma.idempotencyKey.deleteMany({
+      where: { userId, key, createdAt: { lt: notBefore } },
+    });
+    try {
+      const created = await this.prisma.$transaction(async (tx) => {
+        if (!(await lockOwnerWithinQuota(tx, task.ownerId, maxOwned))) throw new QuotaReached();
+        const record = await tx.task.create({ data: task, select: taskRecordSelect });
+        await tx.idempotencyKey.create({
+          data: {
+            userId,
+            key,
+            requestHash,
+            responseStatus,
+            responseBody: JSON.parse(JSON.stringify(record)) as Prisma.InputJsonObject,
+          },
+        });
+        return record;
+      });
+      return { outcome: 'created', task: created };
+    } catch (error) {
+      const quotaReached = error instanceof QuotaReached;
+      if (!quotaReached && !isUniqueViolation(error)) throw error;
+      const first = await this.prisma.idempotencyKey.findUnique({ where });
+      if (!first) {
+        if (quotaReached) return { outcome: 'quota-exceeded' };
+        throw error;
+      }
+      if (first.requestHash !== requestHash) return { outcome: 'key-reused' };
+      return { outcome: 'replayed', task: decodeStoredTask(first.responseBody) };
+    }
+  }
+
+  /**
+   * Applies `changes` and bumps the version; `null` when no task matches (or `expectedVersion`
+   * is given and differs).
+   */
+  async updateOwned(
+    id: string,
+    ownerId: string,
+    changes: TaskChanges,
+    expectedVersion?: number,
+  ): Promise<TaskRecord | null> {
+    const columns = presentColumns(changes);
+    return this.first(updateStatement(columns), [
+      id,
+      ownerId,
+      expectedVersion ?? null,
+      ...columns.map((column) => changes[column]),
+    ]);
+  }
+
+  /** Deletes the task; false when none matches (or `expectedVersion` is given and differs). */
+  async deleteOwned(id: string, ownerId: string, expectedVersion?: number): Promise<boolean> {
+    const result = await this.query(statements.deleteOwned, [id, ownerId, expectedVersion ?? null]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Inserts tasks as they are, ids, versions and timestamps included (demo data, imports); a
+   * task whose id exists is left alone, edited or not. Resolves with how many were inserted.
+   * Quotas do not apply: this is for operators, not clients.
+   */
+  async insertMissing(tasks: (TaskRecord & Pick<Task, 'ownerId'>)[]): Promise<number> {
+    const { count } = await this.prisma.task.createMany({ data: tasks, skipDuplicates: true });
+    return count;
+  }
+
+  /** One page of `query.ownerId`'s tasks: see `TaskListQuery`. */
+  async list(query: TaskListQuery): Promise<TaskRecord[]> {
+    const { statement, values } = listStatement(query);
+    return this.send(statement, values);
+  }
+
+  private async first(statement: Statement, values: unknown[]): Promise<TaskRecord | null> {
+    const [row] = await this.send(statement, values);
+    return row ?? null;
+  }
+
+  private async send(statement: Statement, values: unknown[]): Promise<TaskRecord[]> {
+    return (await this.query(statement, values)).rows;
+  }
+
+  private query(statement: Statement, values: unknown[]): Promise<pg.QueryResult<TaskRecord>> {
+    this.options.onQuery?.({ sql: statement.text, params: values });
+    return this.pool.query<TaskRecord>(
+      this.options.prepared && statement.name !== undefined
+        ? { name: statement.name, text: statement.text, values }
+        : { text: statement.text, values },
+    );
+  }
+}
+
+/**
+ * Inside a Prisma transaction about to create a task for `ownerId`: locks the owner's row and
+ * says whether the owner may have one more task (the same rule as `TaskRepository.create`).
+ */
+async function lockOwnerWithinQuota(
+  tx: Prisma.TransactionClient,
+  ownerId: string,
+  maxOwned: number,
+): Promise<boolean> {
+  const rows = await tx.$queryRaw<unknown[]>`
+    SELECT 1 FROM "User" WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
+  return rows.length > 0;
+}
