@@ -1,11 +1,6 @@
 import type { AccessTokenSubject } from './security/access-tokens.js';
 import type { Services } from './services/index.js';
-
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+import type { TaskReads } from './services/task-service.js';
 
 /** The logging surface the API needs; pino's (and Fastify's request) logger satisfies it. */
 export interface Logger {
@@ -23,8 +18,8 @@ export interface Context {
   /** The client's address as the server trusts it (see TRUST_PROXY): what per-address budgets count. */
   clientAddress: string;
   log: Logger;
-  /** The request holds several procedure calls (a `/trpc` batch): their reads may share queries. */
-  batched: boolean;
+  /** Reads the calls of this request share, when it holds several (a `/trpc` batch). */
+  taskReads: TaskReads | undefined;
   /**
    * The caller behind `authorization`, verified once per HTTP request: the calls of a `/trpc`
    * batch share one context, so ten reads check the token and the session once, not ten times.
@@ -44,10 +39,11 @@ export interface RequestDetails {
 
 export function createContext(services: Services, request: RequestDetails): Context {
   let caller: Promise<AccessTokenSubject> | undefined;
+  const { batched = false, ...details } = request;
   return {
     services,
-    ...request,
-    batched: request.batched ?? false,
+    ...details,
+    taskReads: batched ? services.tasks.createReads() : undefined,
     authenticate: () => (caller ??= services.auth.authenticate(request.authorization)),
   };
 }

@@ -5,14 +5,8 @@ export {
   type RouterInputs,
   type RouterOutputs,
 } from './root.js';
-export {
-  createContext,
-  systemClock,
-  type Clock,
-  type Context,
-  type Logger,
-  type RequestDetails,
-} from './context.js';
+export { createContext, type Context, type Logger, type RequestDetails } from './context.js';
+export { systemClock, type Clock } from './clock.js';
 export { createServices, type Services, type ServicesConfig } from './services/index.js';
 export {
   createRateLimiter,

@@ -66,9 +66,7 @@ export const tasksRouter = router({
     })
     .input(taskIdInput)
     .output(taskOutput)
-    .query(({ ctx, input }) =>
-      ctx.services.tasks.get(ctx.userId, input.id, { coalesce: ctx.batched }),
-    ),
+    .query(({ ctx, input }) => ctx.services.tasks.get(ctx.userId, input.id, ctx.taskReads)),
 
   update: protectedProcedure
     .meta({

@@ -1,6 +1,6 @@
 import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Clock } from '../context.js';
+import type { Clock } from '../clock.js';
 
 export interface AccessTokenConfig {
   secret: string;

@@ -1,5 +1,5 @@
 import type { AccountRepository, RefreshTokenRecord } from '@tasks/db';
-import type { Clock } from '../context.js';
+import type { Clock } from '../clock.js';
 import { ApiError } from '../errors.js';
 import type {
   ChangePasswordInput,
@@ -38,7 +38,7 @@ export class AuthService {
 
   constructor(private readonly deps: AuthServiceDependencies) {
     this.accounts = deps.accounts;
-    this.openSessions = new OpenSessionCache(deps.sessionCacheMs);
+    this.openSessions = new OpenSessionCache(deps.sessionCacheMs, deps.clock);
   }
 
   /** Creates an account; the email is already lower-cased by the input schema. */
@@ -174,7 +174,7 @@ export class AuthService {
    */
   private async isSessionOpen({ userId, sessionId }: AccessTokenSubject): Promise<boolean> {
     const now = this.deps.clock.now();
-    if (this.openSessions.isTrusted(sessionId, userId, now.getTime())) return true;
+    if (this.openSessions.isTrusted(sessionId, userId)) return true;
     const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, now);
     if (!expiresAt) {
       this.openSessions.forget(sessionId);

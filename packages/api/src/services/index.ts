@@ -1,5 +1,5 @@
 import type { AccountRepository, TaskRepository } from '@tasks/db';
-import type { Clock } from '../context.js';
+import type { Clock } from '../clock.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
 import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-throttle.js';
 import { createPasswordHasher, type PasswordHashingLimits } from '../security/passwords.js';

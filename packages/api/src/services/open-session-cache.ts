@@ -1,29 +1,37 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
+
+/** Sessions remembered at most; the least recently used goes first. */
+const maxEntries = 10_000;
+
+interface OpenSession {
+  userId: string;
+  /** Epoch ms before which the session is trusted without asking the database. */
+  trustedUntil: number;
+}
+
 /**
  * Sessions found open recently, so that a protected request can skip the session query: an
- * entry is trusted until `trustedUntil` (epoch ms). Bounded; the oldest entry goes first.
+ * entry is trusted for `ttlMs`, never beyond the session's own expiry. lru-cache keeps it
+ * bounded; the entry carries its own deadline, compared on the service's clock.
  */
 export class OpenSessionCache {
-  private readonly entries = new Map<string, { userId: string; trustedUntil: number }>();
+  private readonly entries = new LRUCache<string, OpenSession>({ max: maxEntries });
 
   constructor(
     private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
+    private readonly clock: Clock,
   ) {}
 
   /** True when this session of this user was found open less than `ttlMs` ago. */
-  isTrusted(sessionId: string, userId: string, nowMs: number): boolean {
+  isTrusted(sessionId: string, userId: string): boolean {
     const entry = this.entries.get(sessionId);
-    return entry?.userId === userId && nowMs < entry.trustedUntil;
+    return entry?.userId === userId && this.clock.now().getTime() < entry.trustedUntil;
   }
 
   /** Records a session just found open; never trusted beyond its own expiry. */
   remember(sessionId: string, userId: string, nowMs: number, expiresAtMs: number): void {
-    this.entries.delete(sessionId);
     if (this.ttlMs <= 0) return;
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
     this.entries.set(sessionId, {
       userId,
       trustedUntil: Math.min(nowMs + this.ttlMs, expiresAtMs),
@@ -36,8 +44,9 @@ export class OpenSessionCache {
 
   /** After a password change: every session of the user but the one that changed it. */
   forgetUserSessionsExcept(userId: string, keptSessionId: string): void {
-    for (const [sessionId, entry] of this.entries) {
-      if (entry.userId === userId && sessionId !== keptSessionId) this.entries.delete(sessionId);
-    }
+    const others = [...this.entries.entries()].filter(
+      ([sessionId, entry]) => entry.userId === userId && sessionId !== keptSessionId,
+    );
+    for (const [sessionId] of others) this.entries.delete(sessionId);
   }
 }
