@@ -24,6 +24,7 @@ export {
   type ErrorCode,
   type FieldError,
 } from './errors.js';
-export { listRestOperations, type HeaderInput, type RestOperation } from './rest.js';
+export { listRestOperations, type RestOperation } from './rest.js';
+export type { HeaderInput } from './header-inputs.js';
 export { createOpenApiDocument } from './openapi.js';
 export { rememberRequestId, type ApiMeta } from './trpc.js';

@@ -1,7 +1,8 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { errorCatalogue, errorCodes, type ErrorCode } from './errors.js';
-import { listRestOperations, type HeaderInput, type RestOperation } from './rest.js';
+import type { HeaderInput } from './header-inputs.js';
+import { listRestOperations, type RestOperation } from './rest.js';
 import { appRouter } from './root.js';
 
 /** RFC 9457 problem details, the body of every REST error. */
@@ -39,19 +40,6 @@ const headerDocs = {
   ETag: {
     description: 'Version of the task; send it back in `If-Match` to update or delete safely',
     schema: { type: 'string', examples: ['"3"'] },
-  },
-};
-
-const headerInputDocs: Record<HeaderInput['header'], { description: string; schema: object }> = {
-  'If-Match': {
-    description:
-      'The `ETag` you last saw (or `*`): the change is refused with 412 if the task has changed since',
-    schema: { type: 'string', examples: ['"3"'] },
-  },
-  'Idempotency-Key': {
-    description:
-      'Any unique string (e.g. a UUID): a retry with the same key and body within 24 h replays the first response instead of creating another task',
-    schema: { type: 'string', minLength: 1, maxLength: 255 },
   },
 };
 
@@ -96,11 +84,12 @@ function moveInputsToHeaders(described: DescribedOperation, headerInputs: Header
     if (schema.required) schema.required = schema.required.filter((name) => !fields.has(name));
   }
   described.parameters.push(
-    ...headerInputs.map(({ header }) => ({
+    ...headerInputs.map(({ header, description, schema }) => ({
       name: header,
       in: 'header',
       required: false,
-      ...headerInputDocs[header],
+      description,
+      schema,
     })),
   );
 }

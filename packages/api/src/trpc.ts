@@ -2,6 +2,7 @@ import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context.js';
+import type { HeaderInput } from './header-inputs.js';
 import { toApiError, type ErrorCode } from './errors.js';
 
 /**
@@ -18,10 +19,8 @@ export type ApiMeta = OpenApiMeta<{
     /** The output has a `version`: answer with `ETag: "<version>"`. */
     etag?: boolean;
   };
-  /** REST `If-Match: "<version>"` becomes the `expectedVersion` input (412 when stale). */
-  conditional?: boolean;
-  /** REST `Idempotency-Key` becomes the `idempotencyKey` input (the first response replays). */
-  idempotent?: boolean;
+  /** Input fields REST clients send as headers (`If-Match`, `Idempotency-Key`). */
+  headerInputs?: HeaderInput[];
   errors?: ErrorCode[];
 }>;
 

@@ -8,6 +8,7 @@ import {
   taskPageOutput,
   updateTaskInput,
 } from '../schemas/task.js';
+import { idempotencyKey, ifMatch } from '../header-inputs.js';
 import { protectedProcedure, router } from '../trpc.js';
 
 const tags = ['tasks'];
@@ -29,7 +30,7 @@ export const tasksRouter = router({
         location: '/tasks/{id}',
         etag: true,
       },
-      idempotent: true,
+      headerInputs: [idempotencyKey],
       errors: ['QUOTA_EXCEEDED'],
     })
     .input(createTaskInput)
@@ -79,7 +80,7 @@ export const tasksRouter = router({
           'Send any of title, description, status; `description: null` clears it. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).',
       },
       success: { status: 200, description: 'The updated task', etag: true },
-      conditional: true,
+      headerInputs: [ifMatch],
       errors: ['TASK_NOT_FOUND'],
     })
     .input(updateTaskInput)
@@ -97,7 +98,7 @@ export const tasksRouter = router({
           'With `If-Match`, deletes only if the task has not changed since (412 otherwise).',
       },
       success: { status: 204, description: 'The task was deleted' },
-      conditional: true,
+      headerInputs: [ifMatch],
       errors: ['TASK_NOT_FOUND'],
     })
     .input(deleteTaskInput)
