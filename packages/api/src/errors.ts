@@ -31,6 +31,13 @@ export const errorCatalogue = {
 export type ErrorCode = keyof typeof errorCatalogue;
 export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
 
+/**
+ * Seconds a client should wait before retrying after a 503 that says nothing more: an overload
+ * or a database fault is usually over in moments, and a short pause keeps retries from feeding
+ * the overload.
+ */
+const serviceUnavailableRetryAfterSeconds = 2;
+
 /** One invalid input field, as listed in `errors` of a problem and in tRPC `error.data.errors`. */
 export interface FieldError {
   path: string;
@@ -62,7 +69,7 @@ export class ApiError extends TRPCError {
   readonly apiCode: ErrorCode;
   readonly status: number;
   readonly fieldErrors: FieldError[] | undefined;
-  /** Seconds the client should wait before retrying (`Retry-After`), when the error says. */
+  /** Seconds the client should wait before retrying (`Retry-After`); every 503 has one. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
@@ -79,7 +86,9 @@ export class ApiError extends TRPCError {
     this.apiCode = code;
     this.status = status;
     this.fieldErrors = options.errors;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterSeconds =
+      options.retryAfterSeconds ??
+      (status === 503 ? serviceUnavailableRetryAfterSeconds : undefined);
   }
 }
 

@@ -1,23 +1,6 @@
-import {
-  ApiError,
-  appRouter,
-  problemContentType,
-  rememberRequestId,
-  toApiError,
-  toProblem,
-  type ErrorCode,
-} from '@tasks/api';
-import { getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
+import { ApiError, problemContentType, toApiError, toProblem, type ErrorCode } from '@tasks/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-
-/**
- * Seconds a client should wait before retrying after a 503: an overload or a database fault is
- * usually over in moments, and a short pause keeps retries from feeding the overload.
- */
-const serviceUnavailableRetryAfterSeconds = 2;
-
-/** Where `plugins/trpc.ts` mounts the tRPC adapter: one route, procedures named in `:path`. */
-export const trpcRoute = '/trpc/:path';
+import { sendTrpcError, trpcRoute } from './trpc-envelope.js';
 
 /** Fastify's own request failures (parsing, limits) expressed in the catalogue. */
 const fastifyErrorCodes: Record<string, ErrorCode> = {
@@ -42,18 +25,12 @@ function fromFastifyError(error: FastifyError): ApiError | undefined {
   return code ? new ApiError(code, error.message, { cause: error }) : undefined;
 }
 
-/** `Retry-After` of an error: its own, else a short pause for any 503. */
-export function retryAfterSeconds(error: ApiError): number | undefined {
-  return (
-    error.retryAfterSeconds ??
-    (error.status === 503 ? serviceUnavailableRetryAfterSeconds : undefined)
-  );
-}
-
+/** `Retry-After` for an error that says how long to wait, unless a limiter already set it. */
 function setRetryAfter(reply: FastifyReply, error: ApiError): void {
-  const seconds = retryAfterSeconds(error);
-  if (seconds !== undefined && !reply.hasHeader('retry-after'))
+  const seconds = error.retryAfterSeconds;
+  if (seconds !== undefined && !reply.hasHeader('retry-after')) {
     reply.header('retry-after', seconds);
+  }
 }
 
 export function sendProblem(
@@ -66,52 +43,6 @@ export function sendProblem(
   }
   setRetryAfter(reply, error);
   return reply.code(error.status).type(problemContentType).send(toProblem(error, request.id));
-}
-
-export interface TrpcCalls {
-  /** The `:path` parameter: one procedure, or a comma-separated batch. */
-  path: string;
-  paths: string[];
-  isBatch: boolean;
-}
-
-/** The procedures of a /trpc request, split exactly as tRPC splits them. */
-export function trpcCalls(request: FastifyRequest): TrpcCalls {
-  const { path } = request.params as { path: string };
-  const isBatch = new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
-  return { path, paths: isBatch ? path.split(',') : [path], isBatch };
-}
-
-/**
- * A /trpc request refused before tRPC runs (a rate limit, load shedding) gets tRPC's own error
- * envelope (one entry per call of a batch), so `@trpc/client` surfaces the catalogue code in
- * `error.data` like every other failure on that door.
- */
-function sendTrpcError(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  error: ApiError,
-): FastifyReply {
-  const config = appRouter._def._config;
-  const { path, paths, isBatch } = trpcCalls(request);
-  // No procedure ran, so no context carries the request id into tRPC's error shape.
-  rememberRequestId(error, request.id);
-  const errorFor = (procedure: string) => ({
-    error: getTRPCErrorShape({
-      config,
-      error,
-      type: 'unknown',
-      path: procedure,
-      input: undefined,
-      ctx: undefined,
-    }),
-  });
-  const body = isBatch ? paths.map(errorFor) : errorFor(path);
-  setRetryAfter(reply, error);
-  return reply
-    .code(error.status)
-    .type('application/json')
-    .send(transformTRPCResponse(config, body));
 }
 
 /**

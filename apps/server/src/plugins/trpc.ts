@@ -9,7 +9,7 @@ import {
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requestDetails } from '../request-details.js';
-import { retryAfterSeconds, trpcCalls, trpcRoute } from './problems.js';
+import { trpcCalls, trpcRoute } from './trpc-envelope.js';
 
 const jsonLines = 'application/jsonl';
 
@@ -73,7 +73,7 @@ export async function trpcRoutes(
       },
       // tRPC leaves the media type of an error it raises itself to the platform (text/plain).
       responseMeta: ({ errors }) => {
-        const waits = errors.map((error) => retryAfterSeconds(toApiError(error)) ?? 0);
+        const waits = errors.map((error) => toApiError(error).retryAfterSeconds ?? 0);
         const retryAfter = Math.max(0, ...waits);
         return {
           headers: {

@@ -1,0 +1,52 @@
+import { appRouter, rememberRequestId, type ApiError } from '@tasks/api';
+import { getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** Where `plugins/trpc.ts` mounts the tRPC adapter: one route, procedures named in `:path`. */
+export const trpcRoute = '/trpc/:path';
+
+export interface TrpcCalls {
+  /** The `:path` parameter: one procedure, or a comma-separated batch. */
+  path: string;
+  paths: string[];
+  isBatch: boolean;
+}
+
+/** The procedures of a /trpc request, split exactly as tRPC splits them. */
+export function trpcCalls(request: FastifyRequest): TrpcCalls {
+  const { path } = request.params as { path: string };
+  const isBatch = new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
+  return { path, paths: isBatch ? path.split(',') : [path], isBatch };
+}
+
+/**
+ * A /trpc request refused before tRPC runs (a rate limit, load shedding) gets tRPC's own error
+ * envelope (one entry per call of a batch), so `@trpc/client` surfaces the catalogue code in
+ * `error.data` like every other failure on that door.
+ */
+export function sendTrpcError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ApiError,
+): FastifyReply {
+  const config = appRouter._def._config;
+  const { path, paths, isBatch } = trpcCalls(request);
+  // No procedure ran, so no context carries the request id into tRPC's error shape.
+  rememberRequestId(error, request.id);
+  const errorFor = (procedure: string) => ({
+    error: getTRPCErrorShape({
+      config,
+      error,
+      type: 'unknown',
+      path: procedure,
+      input: undefined,
+      ctx: undefined,
+    }),
+  });
+  const body = isBatch ? paths.map(errorFor) : errorFor(path);
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', error.retryAfterSeconds);
+  return reply
+    .code(error.status)
+    .type('application/json')
+    .send(transformTRPCResponse(config, body));
+}
