@@ -1,31 +1,10 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
-import { errorCatalogue, errorCodes, type ErrorCode } from './errors.js';
+import { errorCatalogue, type ErrorCode } from './errors.js';
+import { problemSchema } from './problem.js';
 import type { HeaderInput } from './header-inputs.js';
 import { listRestOperations, type RestOperation } from './rest.js';
 import { appRouter } from './root.js';
-
-/** RFC 9457 problem details, the body of every REST error. */
-const problemSchema = z
-  .object({
-    type: z.string().meta({
-      description: 'Relative URI naming the code',
-      examples: ['/problems/validation-failed'],
-    }),
-    title: z.string().meta({ examples: ['Validation failed'] }),
-    status: z
-      .number()
-      .int()
-      .meta({ examples: [422] }),
-    detail: z.string().meta({ examples: ['1 field is invalid'] }),
-    code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
-    requestId: z.string(),
-    errors: z
-      .array(z.object({ path: z.string(), code: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: 'The invalid fields (VALIDATION_FAILED)' }),
-  })
-  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
 const retryAfterHeader = {

@@ -1,15 +1,30 @@
-import { errorCatalogue, type ApiError, type FieldError } from './errors.js';
+import { z } from 'zod';
+import { errorCatalogue, errorCodes, type ApiError, type ErrorCode } from './errors.js';
 
-/** RFC 9457 problem details as REST clients receive them. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  requestId: string;
-  errors?: FieldError[];
-}
+/** RFC 9457 problem details, the body of every REST error. */
+export const problemSchema = z
+  .object({
+    type: z.string().meta({
+      description: 'Relative URI naming the code',
+      examples: ['/problems/validation-failed'],
+    }),
+    title: z.string().meta({ examples: ['Validation failed'] }),
+    status: z
+      .number()
+      .int()
+      .meta({ examples: [422] }),
+    detail: z.string().meta({ examples: ['1 field is invalid'] }),
+    code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
+    requestId: z.string(),
+    errors: z
+      .array(z.object({ path: z.string(), code: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'The invalid fields (VALIDATION_FAILED)' }),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+/** RFC 9457 problem details as REST clients receive them: the documented schema's type. */
+export type Problem = z.infer<typeof problemSchema>;
 
 export const problemContentType = 'application/problem+json';
 

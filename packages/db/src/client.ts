@@ -115,7 +115,7 @@ class BoundedPool extends pg.Pool {
 
 /**
  * Without it Prisma captures a stack trace on every query, to point at the calling line should
- * the query fail: ~10 % of a query's CPU in the benchmark. Our errors are mapped to the catalogue
+ * the query fail: a large share of a query's CPU in the benchmark (bench/results). Our errors are mapped to the catalogue
  * and logged with their own stack, so the code frame would only ever reach a log.
  */
 const errorFormat = 'minimal';

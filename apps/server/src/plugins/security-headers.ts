@@ -6,8 +6,8 @@ import helmet, { type HelmetOptions } from 'helmet';
 /**
  * helmet's response headers for these options. They depend on nothing in the request, so they
  * are computed once at boot: @fastify/helmet builds a new helmet middleware on every request
- * (re-parsing the CSP directives each time), which the benchmark's profiles showed at ~5 % of
- * the CPU of a task read.
+ * (re-parsing the CSP directives each time), a visible share of a task read's CPU in the
+ * benchmark's profiles (bench/results).
  */
 export function computeSecurityHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};

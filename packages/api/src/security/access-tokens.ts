@@ -40,7 +40,7 @@ function isAcceptedHeader(header: jwt.JwtHeader): boolean {
 }
 
 export function createAccessTokens(config: AccessTokenConfig, clock: Clock): AccessTokens {
-  // A KeyObject: given a string, jsonwebtoken first tries it as a PEM public key (~0.7 ms a call).
+  // A KeyObject: given a string, jsonwebtoken first tries it as a PEM public key, slowly.
   const key: KeyObject = createSecretKey(Buffer.from(config.secret, 'utf8'));
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   return {
