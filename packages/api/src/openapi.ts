@@ -1,5 +1,4 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
-import { z } from 'zod';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 import { problemSchema } from './problem.js';
 import type { HeaderInput } from './header-inputs.js';
