@@ -44,9 +44,9 @@ const saneRequestId = /^[\w.:-]{1,128}$/;
 const maxHeaderBytes = 16_384;
 
 /**
- * Longest path parameter: room for a 36-character id and for a /trpc batch of a few dozen
- * procedure names in `/trpc/:path` (Fastify's default of 100 cut batches at about ten calls).
- * Longer parameters get 404 like any unknown route.
+ * Longest path parameter: room for a 36-character id and more. Longer parameters get 404 like
+ * any unknown route. (A /trpc batch's procedure names are a wildcard, bounded by the header size
+ * and TRPC_MAX_BATCH_SIZE instead.)
  */
 const maxParamLength = 500;
 

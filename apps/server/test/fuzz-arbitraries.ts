@@ -195,6 +195,261 @@ export function malformedJson(valid: fc.Arbitrary<string>): fc.Arbitrary<string>
   );
 }
 
+/** What a request body is, as the fuzzer tallies it. */
+export type BodyKind =
+  | 'multipart'
+  | 'form'
+  | 'text'
+  | 'odd type'
+  | 'malformed type'
+  | 'no type'
+  | 'json, odd spelling'
+  | 'oversized json'
+  | 'oversized other';
+
+/** A body and the Content-Type it travels with; without one, no header is sent at all. */
+export interface TypedBody {
+  kind: BodyKind;
+  contentType: string | undefined;
+  body: string;
+}
+
+/** A value's top-level fields as a form sends them: strings as they are, anything else as JSON. */
+function formFields(value: unknown): [string, string][] {
+  if (value === undefined) return [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return [['input', text(value)]];
+  }
+  return Object.entries(value).map(([name, field]): [string, string] => [
+    name,
+    typeof field === 'string' ? field : text(field),
+  ]);
+}
+
+/** A boundary in the shape browsers make them. */
+const boundary = fc.stringMatching(/^[0-9A-Za-z]{16}$/).map((tail) => `----FuzzBoundary${tail}`);
+
+/** One part per field, and perhaps the whole value again as an uploaded JSON file. */
+function multipartText(fields: [string, string][], separator: string, file?: string): string {
+  // Browsers percent-encode quotes and line breaks in names: every part stays well-formed.
+  const name = (field: string) => field.replace(/["\r\n]/g, (c) => encodeURIComponent(c));
+  const part = (headers: string, content: string) =>
+    `--${separator}\r\n${headers}\r\n\r\n${content}\r\n`;
+  const parts = fields.map(([key, value]) =>
+    part(`Content-Disposition: form-data; name="${name(key)}"`, value),
+  );
+  if (file !== undefined) {
+    const headers = 'Content-Disposition: form-data; name="file"; filename="input.json"';
+    parts.push(part(`${headers}\r\nContent-Type: application/json`, file));
+  }
+  return `${parts.join('')}--${separator}--\r\n`;
+}
+
+/** Multipart Content-Types, `{b}` standing for the body's boundary: right, quoted, absent, wrong. */
+const multipartTypes = [
+  'multipart/form-data; boundary={b}',
+  'multipart/form-data; boundary="{b}"',
+  'Multipart/Form-Data; Boundary={b}',
+  'multipart/form-data; charset=utf-8; boundary={b}',
+  'multipart/form-data',
+  'multipart/form-data; boundary=',
+  'multipart/form-data; boundary=not-the-one',
+  'multipart/mixed; boundary={b}',
+];
+
+/** Types that name JSON, or something near it, without being `application/json`. */
+const oddTypes = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/octet-stream',
+  'application/vnd.api+json',
+  'application/x-ndjson',
+  'application/problem+json',
+  'application/x-json',
+  'application/json5',
+  'application/xml',
+  'application/*',
+  '*/*',
+];
+
+/**
+ * Values that are no media type at all, or several: two headers folded into one list, stray
+ * spaces, quotes and separators.
+ */
+const malformedTypes = [
+  'application/json, application/json',
+  'application/json,application/json',
+  'application/json, text/plain',
+  'text/plain, application/json',
+  'application/ json',
+  'application /json',
+  'application/json x',
+  '"application/json"',
+  'application/json/',
+  'application',
+  'json',
+  '/json',
+  'application/',
+  '/',
+  ';',
+  '; application/json',
+  '',
+];
+
+/** `application/json` as other clients spell it: case, parameters and separators vary. */
+const jsonSpellings = [
+  'APPLICATION/JSON; charset=utf-8',
+  'Application/Json',
+  'application/JSON',
+  'application/json;charset=UTF-8',
+  'application/json ; charset=utf-8',
+  'application/json; charset="utf-8"',
+  'application/json;;',
+  'application/json; charset=utf-8; boundary=x',
+];
+
+/** Other body types, each with bodies that are JSON, plain text or junk. */
+const nonJsonTypes = [
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  'application/octet-stream',
+];
+
+/** `json` with a `padding` member (or around it, if not an object) to exactly `bytes` bytes. */
+function padTo(json: string, bytes: number): string {
+  const head = '{"padding":"';
+  const tail = !json.startsWith('{')
+    ? `","value":${json}}`
+    : json === '{}'
+      ? '"}'
+      : `",${json.slice(1)}`;
+  const room = bytes - Buffer.byteLength(head + tail);
+  return head + 'a'.repeat(Math.max(0, room)) + tail;
+}
+
+/**
+ * Bodies other than plain `application/json`, made from `value` (what the operation takes) to
+ * look like what a confused or hostile client sends instead: multipart and url-encoded forms,
+ * JSON labelled as text or as a kin of JSON, malformed or absent Content-Types, and
+ * `application/json` spelled oddly (JSON all the same); and bodies on and just past
+ * `bodyLimitBytes`, JSON or not.
+ */
+export function unusualBody(
+  value: fc.Arbitrary<unknown>,
+  bodyLimitBytes: number,
+): fc.Arbitrary<TypedBody> {
+  const json = value.map((input) => (input === undefined ? '{}' : text(input)));
+  const fields = fc
+    .tuple(value, fc.array(fc.tuple(hostileKey, hostileString), { maxLength: 2 }))
+    .map(([input, extra]) => [...formFields(input), ...extra]);
+  const typed = (kind: BodyKind) => (parts: { contentType?: string; body: string }) => ({
+    kind,
+    contentType: parts.contentType,
+    body: parts.body,
+  });
+  const multipart = fc
+    .record({
+      fields,
+      separator: boundary,
+      file: fc.option(json, { nil: undefined }),
+      type: fc.constantFrom(...multipartTypes),
+    })
+    .map(({ fields, separator, file, type }) => ({
+      contentType: type.replaceAll('{b}', separator),
+      body: multipartText(fields, separator, file),
+    }))
+    .map(typed('multipart'));
+  const form = fc
+    .record({
+      contentType: fc.constantFrom(
+        'application/x-www-form-urlencoded',
+        'application/x-www-form-urlencoded; charset=UTF-8',
+        'APPLICATION/X-WWW-FORM-URLENCODED',
+      ),
+      body: fc.oneof(
+        fields.map((pairs) => new URLSearchParams(pairs).toString()),
+        // What `curl -d '{...}'` sends: JSON under the form's media type.
+        json,
+        fc.constantFrom('a[b]=c&a[__proto__][x]=1', '__proto__[polluted]=yes', '=&=&', '%zz'),
+      ),
+    })
+    .map(typed('form'));
+  const plain = fc
+    .record({
+      // fetch labels a string body `text/plain;charset=UTF-8` unless told otherwise.
+      contentType: fc.constantFrom(
+        'text/plain;charset=UTF-8',
+        'text/plain',
+        'TEXT/PLAIN',
+        'text/plain; charset=utf-16',
+        'text/json',
+        'text/html',
+      ),
+      body: fc.oneof({ weight: 3, arbitrary: json }, hostileString, malformedJson(json)),
+    })
+    .map(typed('text'));
+  const patch = fields.map((pairs) =>
+    text(pairs.map(([key, field]) => ({ op: 'replace', path: `/${key}`, value: field }))),
+  );
+  const binary = fc
+    .uint8Array({ maxLength: 64 })
+    .map((bytes) => Buffer.from(bytes).toString('latin1'));
+  const odd = fc
+    .record({
+      contentType: fc.constantFrom(...oddTypes),
+      body: fc.oneof({ weight: 2, arbitrary: json }, patch, binary),
+    })
+    .map(typed('odd type'));
+  const malformed = fc
+    .record({ contentType: fc.constantFrom(...malformedTypes), body: json })
+    .map(typed('malformed type'));
+  const untyped = fc
+    .record({
+      body: fc.oneof(
+        { weight: 2, arbitrary: json },
+        fields.map((pairs) => new URLSearchParams(pairs).toString()),
+        // No body and no type: nothing for Fastify to parse.
+        fc.constant(''),
+      ),
+    })
+    .map(typed('no type'));
+  const spelled = fc
+    .record({ contentType: fc.constantFrom(...jsonSpellings), body: json })
+    .map(typed('json, odd spelling'));
+  // On the limit (still read) or just past it.
+  const size = fc.oneof(
+    fc.constantFrom(bodyLimitBytes, bodyLimitBytes + 1),
+    fc.integer({ min: bodyLimitBytes + 1, max: bodyLimitBytes + 2_048 }),
+  );
+  const oversizedJson = fc
+    .record({
+      contentType: fc.constantFrom('application/json', ...jsonSpellings),
+      body: fc.tuple(json, size).map(([input, bytes]) => padTo(input, bytes)),
+    })
+    .map(typed('oversized json'));
+  const oversizedOther = fc
+    .record({
+      contentType: fc.option(fc.constantFrom(...nonJsonTypes), { nil: undefined, freq: 5 }),
+      body: fc.oneof(
+        fc.tuple(json, size).map(([input, bytes]) => padTo(input, bytes)),
+        size.map((bytes) => 'a'.repeat(bytes)),
+      ),
+    })
+    .map(typed('oversized other'));
+  return fc.oneof(
+    multipart,
+    form,
+    plain,
+    odd,
+    malformed,
+    untyped,
+    spelled,
+    oversizedJson,
+    oversizedOther,
+  );
+}
+
 /** Lengths on and just past the bounds `min` and `max`. */
 function edges(min: number | undefined, max: number | undefined): number[] {
   const candidates = [min, max, min === undefined ? undefined : min - 1];

@@ -10,8 +10,10 @@ import {
   hostileString,
   malformedJson,
   SchemaArbitraries,
+  unusualBody,
   type JsonSchema,
   type KnownValues,
+  type TypedBody,
 } from './fuzz-arbitraries.js';
 
 export interface FuzzRequest {
@@ -20,6 +22,8 @@ export interface FuzzRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** What the request probes, for the tally: a class of body or of batch; none for the rest. */
+  kind?: string;
 }
 
 /** A family of requests, counted and reported under `name`. */
@@ -47,6 +51,9 @@ export interface OpenApiDocument {
 export interface FuzzContext extends KnownValues {
   /** Access token of the real user who owns `ids`. */
   token: string;
+  /** The server's limits, so that bodies and batches land on either side of them. */
+  bodyLimitBytes: number;
+  maxBatchSize: number;
 }
 
 /**
@@ -265,6 +272,19 @@ function restTarget(
       : schema
         ? fc.oneof({ weight: 19, arbitrary: schemas.body(schema, true) }, fc.constant(undefined))
         : fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, hostileJson);
+    // Now and then the body is not JSON at all, or too big: it replaces `body` and its type.
+    const unusual: fc.Arbitrary<TypedBody | undefined> = hostile
+      ? fc.oneof(
+          { weight: 3, arbitrary: fc.constant(undefined) },
+          {
+            weight: 1,
+            arbitrary: unusualBody(
+              schema ? schemas.valid(schema) : fc.constant(undefined),
+              context.bodyLimitBytes,
+            ),
+          },
+        )
+      : fc.constant(undefined);
     return fc.record({
       method: hostile
         ? fc.oneof({ weight: 9, arbitrary: fc.constant(upper) }, fc.constantFrom(...methods))
@@ -273,7 +293,10 @@ function restTarget(
       query,
       headers,
       body,
-      contentType: hostile ? hostileContentType : fc.constant('application/json'),
+      contentType: hostile
+        ? hostileContentType
+        : fc.constant<string | undefined>('application/json'),
+      unusual,
       authorization: authorization(context.token, requiresAuth, hostile),
       requestId: hostile
         ? fc.option(hostileString.map(headerSafe), { nil: undefined, freq: 4 })
@@ -284,8 +307,9 @@ function restTarget(
   return {
     name: `${upper} ${template}`,
     requests: fc.oneof(parts(false), parts(true)).map((parts) => {
+      const { body: sent, contentType } = parts.unusual ?? parts;
       // fetch refuses a GET with a body.
-      const body = parts.method === 'GET' ? undefined : parts.body;
+      const body = parts.method === 'GET' ? undefined : sent;
       return {
         method: parts.method,
         url: (parts.path + parts.query).slice(0, maxUrlLength),
@@ -293,9 +317,10 @@ function restTarget(
           ...parts.headers,
           authorization: parts.authorization,
           'x-request-id': parts.requestId,
-          'content-type': body === undefined ? undefined : parts.contentType,
+          'content-type': body === undefined ? undefined : contentType,
         }),
         ...(body !== undefined && { body }),
+        ...(body !== undefined && parts.unusual && { kind: parts.unusual.kind }),
       };
     }),
   };
@@ -327,47 +352,102 @@ const hostileMeta = fc.constantFrom(
   '[]',
 );
 
-/** A /trpc call: one procedure or a batch, as a query (GET) or a mutation (POST). */
-function trpcRequest(
-  names: readonly string[],
-  inputs: readonly string[],
-  asQuery: boolean,
-  authorization: string | undefined,
-): FuzzRequest {
-  const batch = names.length > 1;
-  const payload = batch ? `{${inputs.map((input, i) => `"${i}":${input}`).join(',')}}` : inputs[0];
-  const path = `/trpc/${names.map(percentEncode).join(',')}`.slice(0, maxUrlLength / 2);
-  const query = batch ? '?batch=1' : '';
-  const headers = definedHeaders({ authorization });
-  if (asQuery) {
+/** A /trpc request before it is written out. */
+interface TrpcCall {
+  names: readonly string[];
+  /** `?batch=1`: tRPC splits `names` at commas and takes the payload's inputs by index. */
+  batch: boolean;
+  /** The input (for a batch, the object of inputs) as JSON text. */
+  payload: string | undefined;
+  method: string;
+  authorization: string | undefined;
+  /** A body that is not JSON (or too big), sent in place of the payload. */
+  unusual?: TypedBody;
+  kind?: string;
+}
+
+/** The payload in the query string of a GET, else in a JSON body. */
+function trpcHttpRequest(call: TrpcCall): FuzzRequest {
+  const path = `/trpc/${call.names.map(percentEncode).join(',')}`.slice(0, maxUrlLength / 2);
+  const query = call.batch ? '?batch=1' : '';
+  const headers = definedHeaders({ authorization: call.authorization });
+  const kind = call.kind === undefined ? {} : { kind: call.kind };
+  if (call.method === 'GET') {
     const input =
-      payload === undefined ? '' : `${batch ? '&' : '?'}input=${percentEncode(payload)}`;
-    return { method: 'GET', url: `${path}${query}${input}`.slice(0, maxUrlLength), headers };
+      call.payload === undefined
+        ? ''
+        : `${call.batch ? '&' : '?'}input=${percentEncode(call.payload)}`;
+    const url = `${path}${query}${input}`.slice(0, maxUrlLength);
+    return { method: 'GET', url, headers, ...kind };
   }
+  const { body, contentType } = call.unusual ?? {
+    body: call.payload,
+    contentType: 'application/json',
+  };
   return {
-    method: 'POST',
+    method: call.method,
     url: path + query,
-    headers: { ...headers, 'content-type': 'application/json' },
-    ...(payload !== undefined && { body: payload }),
+    headers: definedHeaders({ ...headers, 'content-type': contentType }),
+    ...(body !== undefined && { body }),
+    ...kind,
   };
 }
 
-/**
- * One target per tRPC procedure: half valid single calls, half hostile (inputs, envelopes,
- * batches, the other method, unknown names, bad tokens).
- */
-export function trpcTargets(context: FuzzContext): FuzzTarget[] {
+/** One procedure, or the same one a few times as a batch, inputs keyed by index. */
+function trpcRequest(
+  names: readonly string[],
+  inputs: readonly string[],
+  method: string,
+  authorization: string | undefined,
+  unusual?: TypedBody,
+): FuzzRequest {
+  const batch = names.length > 1;
+  const payload = batch ? `{${inputs.map((input, i) => `"${i}":${input}`).join(',')}}` : inputs[0];
+  return trpcHttpRequest({
+    names,
+    batch,
+    payload,
+    method,
+    authorization,
+    ...(unusual && { unusual, kind: unusual.kind }),
+  });
+}
+
+interface ProcedureInputs {
+  name: string;
+  isQuery: boolean;
+  schemas: SchemaArbitraries;
+  /** JSON Schema of the input; none for a procedure without one. */
+  schema: JsonSchema | undefined;
+  /** A valid input in its superjson envelope, as JSON text; none without an input. */
+  valid: fc.Arbitrary<string | undefined>;
+}
+
+/** Every tRPC procedure with arbitraries for its input, derived from its zod schema. */
+function procedureInputs(context: FuzzContext): ProcedureInputs[] {
   const procedures = appRouter._def.procedures as unknown as Record<string, ProcedureDefinition>;
-  return Object.entries(procedures).map(([procedure, { _def }]) => {
+  return Object.entries(procedures).map(([name, { _def }]) => {
     const inputSchema = _def.inputs[0];
     const schema = inputSchema
       ? (z.toJSONSchema(inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema)
       : undefined;
     const schemas = new SchemaArbitraries(schema, context);
-    const isQuery = _def.type === 'query';
     const valid = schema
       ? schemas.valid(schema).map((value) => JSON.stringify({ json: value }))
       : fc.constant(undefined);
+    return { name, isQuery: _def.type === 'query', schemas, schema, valid };
+  });
+}
+
+/** Methods that carry a body, POST most of all since tRPC serves mutations on it. */
+const bodyMethods = ['POST', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * One target per tRPC procedure: half valid single calls, half hostile (inputs, envelopes,
+ * batches, the other method, unknown names, bad tokens, bodies that are not JSON).
+ */
+export function trpcTargets(context: FuzzContext): FuzzTarget[] {
+  return procedureInputs(context).map(({ name: procedure, isQuery, schemas, schema, valid }) => {
     const hostileInput = fc.oneof(
       { weight: 2, arbitrary: valid },
       {
@@ -383,6 +463,19 @@ export function trpcTargets(context: FuzzContext): FuzzTarget[] {
           .map(([envelope = '{"json":null}', meta]) => `${envelope.slice(0, -1)},"meta":${meta}}`),
       },
     );
+    const envelope = schema
+      ? schemas.valid(schema).map((value) => ({ json: value }))
+      : fc.constant(undefined);
+    const unusual = fc.oneof(
+      { weight: 4, arbitrary: fc.constant(undefined) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          method: fc.constantFrom(...bodyMethods),
+          body: unusualBody(envelope, context.bodyLimitBytes),
+        }),
+      },
+    );
     const hostile = fc
       .record({
         names: fc.oneof(
@@ -393,23 +486,120 @@ export function trpcTargets(context: FuzzContext): FuzzTarget[] {
         inputs: fc.array(hostileInput, { minLength: 3, maxLength: 3 }),
         otherMethod: fc.boolean(),
         authorization: authorization(context.token, true, true),
+        unusual,
       })
-      .map(({ names, inputs, otherMethod, authorization }) =>
+      .map(({ names, inputs, otherMethod, authorization, unusual }) =>
         trpcRequest(
           names,
           inputs.filter((input): input is string => input !== undefined),
-          isQuery !== otherMethod,
+          unusual?.method ?? (isQuery !== otherMethod ? 'GET' : 'POST'),
           authorization,
+          unusual?.body,
         ),
       );
     const wellBehaved = valid.map((input) =>
       trpcRequest(
         [procedure],
         input === undefined ? [] : [input],
-        isQuery,
+        isQuery ? 'GET' : 'POST',
         `Bearer ${context.token}`,
       ),
     );
     return { name: `trpc ${procedure}`, requests: fc.oneof(wellBehaved, hostile) };
   });
+}
+
+/** Names tRPC does not serve, short enough that a long batch of them fits in the path. */
+const unknownProcedures = [
+  'nope',
+  'x',
+  'auth',
+  'tasks',
+  'tasks.nope',
+  'tasks.list.x',
+  'TASKS.LIST',
+  'auth.me.',
+  '__proto__',
+  'constructor',
+  'toString',
+  'tasks.__proto__',
+  '_def',
+];
+
+/** Keys in a batch's inputs that match no call: signed, padded, fractional, not numbers. */
+const strayKeys = ['-1', '01', '1.0', ' 0', 'x', 'length', '__proto__'];
+
+/**
+ * /trpc batches of real and unknown procedures, queries as GET, mutations as POST, or mixed;
+ * sizes on both sides of the server's maximum; inputs by index, some missing, some extra.
+ */
+export function trpcBatchTarget(context: FuzzContext): FuzzTarget {
+  const procedures = procedureInputs(context);
+  const max = context.maxBatchSize;
+  const call = (pool: ProcedureInputs[]) =>
+    fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.oneof(
+          ...pool.map(({ name, valid }) =>
+            fc.record({
+              name: fc.constant(name),
+              input: fc.option(valid, { nil: undefined, freq: 6 }),
+            }),
+          ),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          name: fc.constantFrom(...unknownProcedures),
+          input: fc.option(hostileJson, { nil: undefined }),
+        }),
+      },
+    );
+  const size = fc.oneof(
+    fc.integer({ min: 1, max }),
+    fc.integer({ min: max + 1, max: max + 10 }),
+    fc.constantFrom(max, max + 1),
+  );
+  const families = [
+    { pool: procedures.filter((p) => p.isQuery), method: fc.constant('GET') },
+    { pool: procedures.filter((p) => !p.isQuery), method: fc.constant('POST') },
+    { pool: procedures, method: fc.constantFrom('GET', 'POST') },
+  ];
+  const batches = families.map(({ pool, method }) =>
+    fc.record({
+      calls: size.chain((length) => fc.array(call(pool), { minLength: length, maxLength: length })),
+      stray: fc.array(
+        fc.tuple(
+          fc.oneof(fc.constantFrom(...strayKeys), fc.nat({ max: max + 10 }).map(String)),
+          fc.oneof(hostileJson, fc.constant('{"json":null}')),
+        ),
+        { maxLength: 2 },
+      ),
+      notAnObject: fc.option(fc.constantFrom('[]', 'null', '"0"', '[{"json":null}]'), {
+        nil: undefined,
+        freq: 10,
+      }),
+      method,
+      authorization: authorization(context.token, true, true),
+    }),
+  );
+  return {
+    name: 'trpc batch',
+    requests: fc.oneof(...batches).map(({ calls, stray, notAnObject, method, authorization }) => {
+      const inputs = calls.flatMap(({ input }, index) =>
+        input === undefined ? [] : [`"${index}":${input}`],
+      );
+      const strays = stray.map(([key, input]) => `${JSON.stringify(key)}:${input}`);
+      return trpcHttpRequest({
+        names: calls.map(({ name }) => name),
+        batch: true,
+        payload: notAnObject ?? `{${[...inputs, ...strays].join(',')}}`,
+        method,
+        authorization,
+        kind: calls.length > max ? `batch over ${max}` : `batch up to ${max}`,
+      });
+    }),
+  };
 }

@@ -38,6 +38,22 @@ describe('request size limits', () => {
     expect((await response.json()) as unknown[]).toHaveLength(40);
   });
 
+  it('serves a /trpc batch of 50 of the longest procedure names, longer than any path parameter may be', async () => {
+    // Found by the fuzzer: the names were a route parameter, cut at 500 characters into a 404.
+    const names = (count: number) => Array.from({ length: count }, () => 'auth.changePassword');
+    const full = await server.request(`/trpc/${names(50).join(',')}?batch=1`, {
+      method: 'POST',
+      body: {},
+    });
+    expect(full.status).toBe(401);
+    expect((await full.json()) as unknown[]).toHaveLength(50);
+    const over = await server.request(`/trpc/${names(51).join(',')}?batch=1`, {
+      method: 'POST',
+      body: {},
+    });
+    expect(over.status).toBe(413);
+  });
+
   it('answers more than 16 KiB of headers with 431', async () => {
     const big = (size: number) => ({ 'x-big': 'a'.repeat(size) });
     expect((await server.request('/health', { headers: big(15_000) })).status).toBe(200);

@@ -2,21 +2,33 @@ import { appRouter, rememberRequestId, type ApiError } from '@tasks/api';
 import { getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** Where `plugins/trpc.ts` mounts the tRPC adapter: one route, procedures named in `:path`. */
-export const trpcRoute = '/trpc/:path';
+/**
+ * Where `plugins/trpc.ts` mounts the tRPC adapter: one route, the procedures named after
+ * `/trpc/`. A wildcard rather than a `:path` parameter: a batch's comma-joined names are longer
+ * than the router allows any parameter (`maxParamLength`), and are bounded instead by the header
+ * size and the batch size.
+ */
+export const trpcRoute = '/trpc/*';
 
 export interface TrpcCalls {
-  /** The `:path` parameter: one procedure, or a comma-separated batch. */
+  /** What follows `/trpc/`: one procedure, or a comma-separated batch. */
   path: string;
   paths: string[];
   isBatch: boolean;
 }
 
-/** The procedures of a /trpc request, split exactly as tRPC splits them. */
+const callsOfRequest = new WeakMap<FastifyRequest, TrpcCalls>();
+
+/** The procedures of a /trpc request, split exactly as tRPC splits them (once per request). */
 export function trpcCalls(request: FastifyRequest): TrpcCalls {
-  const { path } = request.params as { path: string };
-  const isBatch = new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
-  return { path, paths: isBatch ? path.split(',') : [path], isBatch };
+  let calls = callsOfRequest.get(request);
+  if (!calls) {
+    const { '*': path } = request.params as { '*': string };
+    const isBatch = new URL(request.url, 'http://localhost').searchParams.get('batch') === '1';
+    calls = { path, paths: isBatch ? path.split(',') : [path], isBatch };
+    callsOfRequest.set(request, calls);
+  }
+  return calls;
 }
 
 /**

@@ -61,7 +61,7 @@ export async function trpcRoutes(
       router: appRouter,
       req: request,
       res: reply,
-      path: (request.params as { path: string }).path,
+      path: trpcCalls(request).path,
       allowBatching: true,
       createContext: ({ info }) =>
         createContext(services, {
