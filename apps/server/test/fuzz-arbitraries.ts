@@ -196,7 +196,7 @@ export function malformedJson(valid: fc.Arbitrary<string>): fc.Arbitrary<string>
 }
 
 /** What a request body is, as the fuzzer tallies it. */
-export type BodyKind =
+type BodyKind =
   | 'multipart'
   | 'form'
   | 'text'
