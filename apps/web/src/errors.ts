@@ -6,6 +6,7 @@ const messages: Record<ErrorCode, string> = {
     'The app sent a request the server could not read. Reload the page and try again.',
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
   INVALID_CREDENTIALS: 'That email and password do not match an account.',
+  QUOTA_EXCEEDED: 'You have reached the limit of tasks per account. Delete some to add more.',
   TASK_NOT_FOUND: 'That task no longer exists. It may have been deleted elsewhere.',
   NOT_FOUND: 'That item no longer exists.',
   ROUTE_NOT_FOUND: 'The server does not know this request. The app may be out of date: reload it.',
