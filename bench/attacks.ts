@@ -5,7 +5,8 @@
  *     a huge chunked body it should refuse long before the end (multipart to `/trpc`, then
  *     JSON to REST).
  *  B. bcrypt storm: other users' login latency while an attacker with a valid token sends
- *     batches of wrong `currentPassword` guesses to `auth.changePassword`.
+ *     batches of wrong `currentPassword` guesses to `auth.changePassword`: once, as reported
+ *     (B1), and repeated without pause (B2).
  * Starts the real server in a child process (a fresh database on DATABASE_URL's server, dropped
  * at the end; else its embedded database) with the production bcrypt cost and the default
  * limits, which are part of what is measured: a fresh process per measurement, so no budget
@@ -554,7 +555,18 @@ interface Storm {
  * until `stop` aborts (which drops the batches in flight). The attacker ignores Retry-After:
  * refusals are only as cheap as the server makes them.
  */
-async function bcryptStorm(baseUrl: string, token: string, stop: AbortSignal): Promise<Storm> {
+/**
+ * How the attacker sends: `burst` is the storm the issue reported (12 requests of 25 guesses,
+ * once); `flood` repeats them without pause for the whole measurement, ignoring Retry-After.
+ */
+type StormKind = 'burst' | 'flood';
+
+async function bcryptStorm(
+  baseUrl: string,
+  token: string,
+  stop: AbortSignal,
+  kind: StormKind,
+): Promise<Storm> {
   const route = `/trpc/${Array.from({ length: guessesPerBatch }, () => 'auth.changePassword').join(',')}?batch=1`;
   const body = JSON.stringify(
     Object.fromEntries(
@@ -570,7 +582,7 @@ async function bcryptStorm(baseUrl: string, token: string, stop: AbortSignal): P
   const storm: Storm = { answered: 0, unanswered: 0, statuses: [], calls: [] };
   await Promise.all(
     Array.from({ length: attackers }, async () => {
-      while (!stop.aborted) {
+      for (let sent = 0; !stop.aborted && (kind === 'flood' || sent < 1); sent++) {
         try {
           const answer = await send(baseUrl, route, {
             method: 'POST',
@@ -600,6 +612,7 @@ async function bcryptStorm(baseUrl: string, token: string, stop: AbortSignal): P
 }
 
 interface StormResult {
+  kind: StormKind;
   idle: Sample[];
   loaded: Sample[];
   victimStatuses: { idle: string[]; loaded: string[] };
@@ -607,7 +620,7 @@ interface StormResult {
   storm: Storm;
 }
 
-async function measureStorm(database: Database): Promise<StormResult> {
+async function measureStorm(database: Database, kind: StormKind): Promise<StormResult> {
   const server = await startServer(database);
   const { baseUrl, pid } = server;
   if (pid === undefined) throw new Error('the server process has no pid');
@@ -638,7 +651,7 @@ async function measureStorm(database: Database): Promise<StormResult> {
     const idleStatuses = logins.statuses.splice(0);
 
     const stop = new AbortController();
-    const storm = bcryptStorm(baseUrl, token, stop.signal);
+    const storm = bcryptStorm(baseUrl, token, stop.signal, kind);
     const until = AbortSignal.timeout(phaseTimeoutMs);
     const { result: loaded, usage: loadedCpu } = await cpuDuring(pid, async () => {
       const samples: Sample[] = [];
@@ -655,6 +668,7 @@ async function measureStorm(database: Database): Promise<StormResult> {
     });
     stop.abort();
     return {
+      kind,
       idle,
       loaded,
       victimStatuses: { idle: idleStatuses, loaded: logins.statuses.splice(0) },
@@ -728,7 +742,7 @@ function bodyReport(results: BodyResult[]): string[] {
   return lines;
 }
 
-function stormReport({ idle, loaded, victimStatuses, cpu, storm }: StormResult): string[] {
+function stormReport({ kind, idle, loaded, victimStatuses, cpu, storm }: StormResult): string[] {
   const idleP99 = percentile(idle, 99);
   const loadedP99 = percentile(loaded, 99);
   const ratio = idleP99 && loadedP99 ? loadedP99.ms / idleP99.ms : NaN;
@@ -750,7 +764,9 @@ function stormReport({ idle, loaded, victimStatuses, cpu, storm }: StormResult):
     ? 'n/a'
     : `${ratio.toFixed(2)}×${loadedP99?.timedOut ? ' (at least)' : ''}`;
   return [
-    `### B. bcrypt storm: other users' sequential logins (each victim once idle, once under attack) while ${attackers} concurrent batches of ${guessesPerBatch} wrong \`currentPassword\` guesses repeat\n`,
+    kind === 'burst'
+      ? `### B1. bcrypt storm as reported: other users' sequential logins (each victim once idle, once under attack) from the moment ${attackers} concurrent batches of ${guessesPerBatch} wrong \`currentPassword\` guesses are sent\n`
+      : `### B2. The same storm as a flood: the ${attackers} batches repeated without pause for the whole measurement, ignoring Retry-After\n`,
     ...tableHead([
       'victim POST /auth/login',
       'samples',
@@ -775,12 +791,15 @@ async function main() {
   try {
     const bodies: BodyResult[] = [];
     for (const attack of bodyAttacks) bodies.push(await measureBodies(database, attack));
-    const storm = await measureStorm(database);
+    const burst = await measureStorm(database, 'burst');
+    const flood = await measureStorm(database, 'flood');
     const report = [
       `## Attack benchmark (bcrypt cost ${bcryptCost}, default limits, ${database.description}, ${new Date().toISOString()})\n`,
       ...bodyReport(bodies),
       '',
-      ...stormReport(storm),
+      ...stormReport(burst),
+      '',
+      ...stormReport(flood),
     ].join('\n');
     console.log(report);
     await mkdir(resultsDir, { recursive: true });

@@ -112,6 +112,7 @@ describe('production build', () => {
       DATABASE_URL: undefined,
     });
     expect(code).toBe(1);
-    expect(output).toContain('DATABASE_URL is required in production');
+    // Reported like every other configuration problem, by the one loader all entry points share.
+    expect(output).toContain('DATABASE_URL: is required in production');
   });
 });
