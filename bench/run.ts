@@ -529,6 +529,8 @@ async function main() {
         RATE_LIMIT_MAX: '1000000',
         AUTH_RATE_LIMIT_MAX_PER_IP: '1000000',
         AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '1000000',
+        // W3 keeps creating tasks for a user who already has 10 000; W7's has 1 000 000.
+        TASK_QUOTA_PER_USER: '10000000',
       },
     });
     servers.push(api);

@@ -212,6 +212,29 @@ describe('TaskRepository', () => {
     );
   });
 
+  it("keeps every owner's task count through bulk inserts, deletes and a change of owner", async () => {
+    const { id: counted } = await db.prisma.user.create({
+      data: { email: 'counted@example.com', passwordHash: 'not a hash' },
+    });
+    const taskCount = async (id: string) =>
+      (await db.prisma.user.findUniqueOrThrow({ where: { id }, select: { taskCount: true } }))
+        .taskCount;
+    const otherBefore = await taskCount(otherOwnerId);
+    await db.prisma.task.createMany({
+      data: Array.from({ length: 5 }, (_, index) => ({ ownerId: counted, title: `bulk ${index}` })),
+    });
+    const moved = await db.prisma.task.findFirstOrThrow({
+      where: { ownerId: counted, title: 'bulk 0' },
+    });
+    await db.prisma.task.update({ where: { id: moved.id }, data: { ownerId: otherOwnerId } });
+    await db.prisma.task.deleteMany({
+      where: { ownerId: counted, title: { in: ['bulk 3', 'bulk 4'] } },
+    });
+    expect(await taskCount(counted)).toBe(2);
+    expect(await taskCount(otherOwnerId)).toBe(otherBefore + 1);
+    expect(await db.prisma.task.count({ where: { ownerId: counted } })).toBe(2);
+  });
+
   it('keeps answering after a failed statement costs it its connection', async () => {
     const task = await createTask(db.tasks, { ownerId, title: 'Survivor' });
     const single = createDatabase({
