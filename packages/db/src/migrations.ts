@@ -1,3 +1,13 @@
+/**
+ * The migration runner: `applyMigrations`, `getMigrationStatus` and `createMigration` are its
+ * whole interface. It exists because `prisma migrate` needs Prisma's native schema engine, which
+ * it downloads from a host these machines cannot reach, and Prisma publishes the engine to npm
+ * only as WebAssembly (driven in `schema-engine.ts` through a driver adapter, for `dev`).
+ * Applying a migration needs no engine: each `migration.sql` runs in order, in a transaction,
+ * recorded in `_prisma_migrations` exactly as Prisma records it, under Prisma's advisory lock.
+ * Wherever the native engine is available, `prisma migrate deploy` can take over the same
+ * database and folder at any time; replace this module with it then.
+ */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
