@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,11 +25,11 @@ const exists = (file: string) =>
 
 it('shares one data directory between callers and keeps its data across restarts', async () => {
   const dataDir = path.join(tmp, 'pglite');
-  const lockPath = `${dataDir}.lock.json`;
+  const infoPath = `${dataDir}.server.json`;
 
   const owner = await ensureEmbeddedPostgres({ dataDir, port: 0 });
   expect(owner.owned).toBe(true);
-  expect(JSON.parse(await readFile(lockPath, 'utf8'))).toEqual({
+  expect(JSON.parse(await readFile(infoPath, 'utf8'))).toEqual({
     pid: process.pid,
     url: owner.url,
   });
@@ -40,11 +41,9 @@ it('shares one data directory between callers and keeps its data across restarts
   expect(guest).toMatchObject({ url: owner.url, owned: false });
   await guest.stop();
   await owner.stop();
-  expect(await exists(lockPath)).toBe(false);
+  expect(await exists(infoPath)).toBe(false);
+  expect(await exists(`${dataDir}.lock`)).toBe(false);
 
-  // A lock left by a process that died is taken over.
-  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
-  await writeFile(lockPath, JSON.stringify({ pid: deadPid, url: owner.url }));
   const restarted = await ensureEmbeddedPostgres({ dataDir, port: 0 });
   try {
     expect(restarted.owned).toBe(true);
@@ -54,5 +53,39 @@ it('shares one data directory between callers and keeps its data across restarts
     expect(rows).toEqual([{ note: 'still here' }]);
   } finally {
     await restarted.stop();
+  }
+});
+
+it('takes over the data directory of an owner killed with SIGKILL once its lock goes stale', async () => {
+  const dataDir = path.join(tmp, 'killed');
+  const staleMs = 2_000;
+  const script = path.join(tmp, 'owner.mts');
+  await writeFile(
+    script,
+    `import { ensureEmbeddedPostgres } from ${JSON.stringify(path.resolve(import.meta.dirname, 'embedded.ts'))};
+const db = await ensureEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: 0, staleMs: ${staleMs} });
+console.log(db.url);
+setInterval(() => {}, 1000);`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: import.meta.dirname,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const childUrl = line.toString().trim();
+  const guest = await ensureEmbeddedPostgres({ dataDir, port: 0, staleMs });
+  expect(guest).toMatchObject({ url: childUrl, owned: false });
+
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  // Its lock and address are left behind; neither is trusted once the database stops answering.
+  expect(await exists(`${dataDir}.lock`)).toBe(true);
+  const successor = await ensureEmbeddedPostgres({ dataDir, port: 0, staleMs });
+  try {
+    expect(successor.owned).toBe(true);
+    expect(successor.url).not.toBe(childUrl);
+    await withClient(successor.url, (client) => client.query('SELECT 1'));
+  } finally {
+    await successor.stop();
   }
 });

@@ -1,4 +1,4 @@
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import lockfile from 'proper-lockfile';
 import type { DatabaseClientOptions } from './client.js';
 
 /**
@@ -82,6 +83,8 @@ export interface EnsureEmbeddedPostgresOptions {
   port: number;
   /** How long to wait for another process that is still starting the database. */
   waitMs?: number;
+  /** After how long without a refresh a lock counts as abandoned (its owner was killed). */
+  staleMs?: number;
 }
 
 export interface SharedEmbeddedPostgres {
@@ -91,143 +94,106 @@ export interface SharedEmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-interface LockFile {
+/** Where the owner says how to reach it, written once its database answers. */
+interface ServerInfo {
   pid: number;
-  /** Null while the owner is still starting the database. */
-  url: string | null;
+  url: string;
 }
 
 /**
  * The development database: a data directory must never be opened by two processes, so the first
- * one serves it and records itself in `<dataDir>.lock.json`; later ones (`pnpm db:studio` next to
- * `pnpm dev`) connect to it.
+ * one to take `<dataDir>.lock` (proper-lockfile: an atomic mkdir whose mtime the owner keeps
+ * fresh, so a lock left by a killed process goes stale) serves it and writes its address to
+ * `<dataDir>.server.json`; later ones (`pnpm db:studio` next to `pnpm dev`) connect to it.
  */
 export async function ensureEmbeddedPostgres({
   dataDir,
   port,
   waitMs = 30_000,
+  staleMs = 10_000,
 }: EnsureEmbeddedPostgresOptions): Promise<SharedEmbeddedPostgres> {
-  const lockPath = `${path.resolve(dataDir)}.lock.json`;
-  await mkdir(path.dirname(lockPath), { recursive: true });
+  const paths = {
+    dataDir: path.resolve(dataDir),
+    lock: `${path.resolve(dataDir)}.lock`,
+    info: `${path.resolve(dataDir)}.server.json`,
+  };
+  await mkdir(path.dirname(paths.dataDir), { recursive: true });
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const current = await readLock(lockPath);
-    const lock = current?.lock;
-    if (lock && isAlive(lock.pid)) {
-      if (lock.url && (await answers(lock.url))) {
-        return { url: lock.url, owned: false, stop: async () => {} };
-      }
-      // Its owner may still be initialising the cluster (seconds on a first start).
-      if (lock.pid !== process.pid) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${dataDir} is locked by process ${lock.pid} but its database does not answer; ` +
-              `delete ${lockPath} if that process is not serving it`,
-          );
-        }
-        await sleep(200);
-        continue;
-      }
+    const release = await lockfile
+      .lock(paths.dataDir, {
+        lockfilePath: paths.lock,
+        stale: staleMs,
+        realpath: false,
+        // A refresh comes late when the event loop was blocked (PGlite's first start can be):
+        // warn rather than crash the development server.
+        onCompromised: (error) => {
+          process.emitWarning(error);
+        },
+      })
+      .catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return null;
+        throw error;
+      });
+    if (release) return serveLocked(paths, port, release);
+    const info = await readServerInfo(paths.info);
+    if (info && (await answers(info.url))) {
+      return { url: info.url, owned: false, stop: async () => {} };
     }
-    if (current) await removeStaleLock(lockPath, current.raw);
-    // Only one process can create the file: the loser joins the winner on the next round.
-    if (await writeLock(lockPath, { pid: process.pid, url: null }, { exclusive: true })) {
-      return serveLocked({ dataDir, port, lockPath });
+    // Its owner may still be initialising the cluster (seconds on a first start).
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${dataDir} is locked by another process but its database does not answer; ` +
+          `stop that process (its pid is in ${paths.info} once it serves) or wait ` +
+          `${staleMs / 1000} s after it died`,
+      );
     }
+    await sleep(200);
   }
 }
 
-async function serveLocked({
-  dataDir,
-  port,
-  lockPath,
-}: {
-  dataDir: string;
-  port: number;
-  lockPath: string;
-}): Promise<SharedEmbeddedPostgres> {
-  // A crash or Ctrl-C leaves the lock behind; the dead pid marks it stale for the next process.
-  const removeLock = () => {
-    rmSync(lockPath, { force: true });
+async function serveLocked(
+  paths: { dataDir: string; info: string },
+  port: number,
+  release: () => Promise<void>,
+): Promise<SharedEmbeddedPostgres> {
+  // proper-lockfile removes its lock when the process exits; the address goes with it.
+  const removeInfo = () => {
+    rmSync(paths.info, { force: true });
   };
-  process.once('exit', removeLock);
+  removeInfo();
+  process.once('exit', removeInfo);
+  const unlock = async () => {
+    process.off('exit', removeInfo);
+    removeInfo();
+    await release();
+  };
   try {
-    const embedded = await startEmbeddedPostgres({ dataDir, port });
-    await writeLock(lockPath, { pid: process.pid, url: embedded.url }, { exclusive: false });
+    const embedded = await startEmbeddedPostgres({ dataDir: paths.dataDir, port });
+    const info: ServerInfo = { pid: process.pid, url: embedded.url };
+    // Written whole (temp file, then rename), so a reader never sees half of it.
+    const tmp = `${paths.info}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(info));
+    await rename(tmp, paths.info);
     return {
       url: embedded.url,
       owned: true,
       async stop() {
         await embedded.stop();
-        process.off('exit', removeLock);
-        removeLock();
+        await unlock();
       },
     };
   } catch (error) {
-    process.off('exit', removeLock);
-    removeLock();
+    await unlock();
     throw error;
   }
 }
 
-/** Lock files are written whole (temp file, then link or rename), so readers never see half. */
-async function writeLock(
-  lockPath: string,
-  lock: LockFile,
-  { exclusive }: { exclusive: boolean },
-): Promise<boolean> {
-  const tmp = `${lockPath}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(lock));
+async function readServerInfo(infoPath: string): Promise<ServerInfo | null> {
   try {
-    if (!exclusive) {
-      await rename(tmp, lockPath);
-      return true;
-    }
-    await link(tmp, lockPath);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
-/** Null when absent; `lock` is null when unreadable (stale: lock files are written whole). */
-async function readLock(lockPath: string): Promise<{ raw: string; lock: LockFile | null } | null> {
-  const raw = await readFile(lockPath, 'utf8').catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  });
-  if (raw === null) return null;
-  try {
-    return { raw, lock: JSON.parse(raw) as LockFile };
+    return JSON.parse(await readFile(infoPath, 'utf8')) as ServerInfo;
   } catch {
-    return { raw, lock: null };
-  }
-}
-
-/** Moves the lock aside first, so a fresh lock another process wrote meanwhile can be restored. */
-async function removeStaleLock(lockPath: string, staleContent: string): Promise<void> {
-  const aside = `${lockPath}.${process.pid}.stale`;
-  try {
-    await rename(lockPath, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if ((await readFile(aside, 'utf8')) !== staleContent) {
-    await link(aside, lockPath).catch(() => {});
-  }
-  await rm(aside, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return null;
   }
 }
 
