@@ -60,7 +60,7 @@ export function assertDocumented(
   const path = new URL(url, 'http://localhost').pathname.replace(/\/$/, '') || '/';
   const where = `${method} ${path} -> ${status}`;
   // Oversized request heads are refused by Node's parser (431) before any route runs: a
-  // transport limit, documented in the README, not an API response.
+  // transport limit, documented in docs/security.md, not an API response.
   if (status === 431) return;
   const route = routes.find(({ pattern }) => pattern.test(path));
   const operation = route?.operations[method.toLowerCase()];

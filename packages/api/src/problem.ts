@@ -12,12 +12,22 @@ export const problemSchema = z
     status: z
       .number()
       .int()
+      .min(400)
+      .max(599)
       .meta({ examples: [422] }),
     detail: z.string().meta({ examples: ['1 field is invalid'] }),
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
-    requestId: z.string(),
+    requestId: z.string().meta({ examples: ['6f1c2a8e-3b7d-4c9a-8e5f-1a2b3c4d5e6f'] }),
     errors: z
-      .array(z.object({ path: z.string(), code: z.string(), message: z.string() }))
+      .array(
+        z.object({
+          path: z.string().meta({ examples: ['title'] }),
+          code: z.string().meta({ examples: ['too_small'] }),
+          message: z
+            .string()
+            .meta({ examples: ['Too small: expected string to have >=1 characters'] }),
+        }),
+      )
       .optional()
       .meta({ description: 'The invalid fields (VALIDATION_FAILED)' }),
   })

@@ -74,6 +74,25 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('gives the interactive docs real examples, not the extremes of a type', () => {
+    // An integer without bounds is documented from -(2^53 - 1), which /docs shows as its example.
+    const unbounded = JSON.stringify(document)
+      .split(',')
+      .filter((member) => member.includes(String(Number.MIN_SAFE_INTEGER)));
+    expect(unbounded).toEqual([]);
+    const schemas = document.components?.schemas ?? {};
+    for (const [name, schema] of Object.entries(schemas)) {
+      for (const [property, field] of Object.entries(
+        (schema as { properties?: Record<string, Record<string, unknown>> }).properties ?? {},
+      )) {
+        const speaksForItself = ['examples', 'enum', 'const', '$ref', 'items'].some(
+          (key) => key in field,
+        );
+        expect(speaksForItself, `${name}.${property} has an example`).toBe(true);
+      }
+    }
+  });
+
   it('moves If-Match and Idempotency-Key out of the body into headers', () => {
     const create = operation('post', '/tasks') as Operation & Record<string, unknown>;
     expect(JSON.stringify(create.requestBody)).not.toContain('idempotencyKey');

@@ -24,17 +24,29 @@ const password = z
 export const credentialsInput = z.object({ email, password });
 
 export const userOutput = z
-  .object({ id: uuid, email: z.email({ pattern: emailPattern }), createdAt: timestamp })
+  .object({
+    id: uuid,
+    email: z.email({ pattern: emailPattern }).meta({ examples: ['ann@example.com'] }),
+    createdAt: timestamp,
+  })
   .meta({ id: 'User' });
 
 export const tokenPairOutput = z
   .object({
-    accessToken: z.string().meta({ description: 'JWT for `Authorization: Bearer`' }),
+    accessToken: z.string().meta({
+      description: 'JWT for `Authorization: Bearer`',
+      examples: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTk2In0.c2lnbmF0dXJl'],
+    }),
     tokenType: z.literal('Bearer'),
-    expiresIn: z.number().int().meta({ description: 'Lifetime of the access token in seconds' }),
-    refreshToken: z
-      .string()
-      .meta({ description: 'Opaque, single-use: exchange it at `/auth/refresh` for a new pair' }),
+    expiresIn: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: 'Lifetime of the access token in seconds', examples: [900] }),
+    refreshToken: z.string().meta({
+      description: 'Opaque, single-use: exchange it at `/auth/refresh` for a new pair',
+      examples: ['kq3Xz0w2bJ7mV1sQ9rT4uY6iO8pA5dF3gH2jK0lZ1xC'],
+    }),
   })
   .meta({ id: 'TokenPair' });
 

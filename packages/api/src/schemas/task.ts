@@ -12,10 +12,17 @@ const description = withoutNul(z.string().max(2000))
 export const taskOutput = z
   .object({
     id: uuid,
-    title: z.string(),
-    description: z.string().nullable(),
+    title: z.string().meta({ examples: ['Write the release notes'] }),
+    description: z
+      .string()
+      .nullable()
+      .meta({ examples: ['Cover the new search'] }),
     status: taskStatus,
-    version: z.number().int().meta({ description: 'Bumped on every change; the ETag quotes it' }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .meta({ description: 'Bumped on every change; the ETag quotes it', examples: [1] }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -86,7 +93,16 @@ export const listTasksInput = z.object({
 });
 
 export const taskPageOutput = z
-  .object({ items: z.array(taskOutput), nextCursor: z.string().nullable() })
+  .object({
+    items: z.array(taskOutput),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({
+        description: 'Pass it as `cursor` for the next page; null on the last page',
+        examples: ['eyJzb3J0IjoiY3JlYXRlZEF0Iiwib3JkZXIiOiJkZXNjIn0'],
+      }),
+  })
   .meta({ id: 'TaskPage' });
 
 export type TaskOutput = z.infer<typeof taskOutput>;

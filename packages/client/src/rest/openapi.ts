@@ -183,7 +183,10 @@ export interface components {
        * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
        */
       id: string;
-      /** Format: email */
+      /**
+       * Format: email
+       * @example ann@example.com
+       */
       email: string;
       /**
        * Format: date-time
@@ -192,13 +195,22 @@ export interface components {
       createdAt: string;
     };
     TokenPair: {
-      /** @description JWT for `Authorization: Bearer` */
+      /**
+       * @description JWT for `Authorization: Bearer`
+       * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTk2In0.c2lnbmF0dXJl
+       */
       accessToken: string;
       /** @constant */
       tokenType: 'Bearer';
-      /** @description Lifetime of the access token in seconds */
+      /**
+       * @description Lifetime of the access token in seconds
+       * @example 900
+       */
       expiresIn: number;
-      /** @description Opaque, single-use: exchange it at `/auth/refresh` for a new pair */
+      /**
+       * @description Opaque, single-use: exchange it at `/auth/refresh` for a new pair
+       * @example kq3Xz0w2bJ7mV1sQ9rT4uY6iO8pA5dF3gH2jK0lZ1xC
+       */
       refreshToken: string;
     };
     Task: {
@@ -207,11 +219,16 @@ export interface components {
        * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
        */
       id: string;
+      /** @example Write the release notes */
       title: string;
+      /** @example Cover the new search */
       description: string | null;
       /** @enum {string} */
       status: 'open' | 'in_progress' | 'done';
-      /** @description Bumped on every change; the ETag quotes it */
+      /**
+       * @description Bumped on every change; the ETag quotes it
+       * @example 1
+       */
       version: number;
       /**
        * Format: date-time
@@ -226,6 +243,10 @@ export interface components {
     };
     TaskPage: {
       items: components['schemas']['Task'][];
+      /**
+       * @description Pass it as `cursor` for the next page; null on the last page
+       * @example eyJzb3J0IjoiY3JlYXRlZEF0Iiwib3JkZXIiOiJkZXNjIn0
+       */
       nextCursor: string | null;
     };
     /** @description RFC 9457 problem details */
@@ -261,11 +282,15 @@ export interface components {
         | 'RATE_LIMITED'
         | 'INTERNAL'
         | 'SERVICE_UNAVAILABLE';
+      /** @example 6f1c2a8e-3b7d-4c9a-8e5f-1a2b3c4d5e6f */
       requestId: string;
       /** @description The invalid fields (VALIDATION_FAILED) */
       errors?: {
+        /** @example title */
         path: string;
+        /** @example too_small */
         code: string;
+        /** @example Too small: expected string to have >=1 characters */
         message: string;
       }[];
     };

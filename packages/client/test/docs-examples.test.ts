@@ -14,12 +14,12 @@ function paragraphs(code: string): string[] {
     .filter((paragraph) => paragraph !== '');
 }
 
-it('the README client snippets are the ones tsc checks in fixtures/readme-examples.ts', async () => {
-  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+it('the client snippets of docs/clients.md are the ones tsc checks in fixtures/docs-examples.ts', async () => {
+  const guide = await readFile(new URL('../../../docs/clients.md', import.meta.url), 'utf8');
   const fixture = paragraphs(
-    await readFile(new URL('./fixtures/readme-examples.ts', import.meta.url), 'utf8'),
+    await readFile(new URL('./fixtures/docs-examples.ts', import.meta.url), 'utf8'),
   ).join('\n');
-  const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  const snippets = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
   expect(snippets.length).toBeGreaterThanOrEqual(2);
   for (const paragraph of snippets.flatMap(paragraphs)) {
     expect(fixture).toContain(paragraph);
