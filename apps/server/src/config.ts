@@ -86,6 +86,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_PASSWORD: z.string().min(8).max(128).optional(),
   STUDIO_PORT: z.coerce.number().int().min(1).max(65535).default(5555),
+  WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -205,6 +206,8 @@ const toConfig = (values: Environment) => ({
   // `pnpm db:seed` and `pnpm db:studio`.
   seedPassword: values.SEED_PASSWORD,
   studioPort: values.STUDIO_PORT,
+  // `pnpm dev`: where the web app's dev server listens.
+  webPort: values.WEB_PORT,
 });
 
 const configSchemas = {
@@ -240,6 +243,11 @@ function readEnvironment(): Record<string, string | undefined> {
   const file = process.env.ENV_FILE ?? path.join(process.env.INIT_CWD ?? process.cwd(), '.env');
   const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
   return { ...fromFile, ...process.env };
+}
+
+/** The environment of a child process: this one's, with `overrides` on top. */
+export function childEnvironment(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }
 
 /** For entry points: the configuration, or every problem printed and exit status 1. */

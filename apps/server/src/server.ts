@@ -17,13 +17,17 @@ async function main(): Promise<void> {
   const app = await buildApp({
     ...config,
     databaseUrl: database.url,
-    ...(database.source === 'embedded' && {
+    ...(database.servedByPglite && {
       dbPoolSize: embeddedClientOptions.poolSize,
       dbPreparedStatements: embeddedClientOptions.preparedStatements,
     }),
   });
   if (database.source === 'embedded') {
     app.log.info({ url: database.url }, 'using the embedded development database');
+  } else if (database.servedByPglite) {
+    app.log.warn(
+      'DATABASE_URL is an embedded PostgreSQL (PGlite): one connection, no prepared statements; fine for a trial, not for production',
+    );
   }
 
   let closing = false;
@@ -47,7 +51,19 @@ async function main(): Promise<void> {
     process.on(signal, () => void shutdown(signal));
   }
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+    // A person fixes this with a setting, not a stack trace.
+    console.error(
+      `Cannot listen on ${config.host}:${config.port} (${code}): set PORT (or HOST) to a free address`,
+    );
+    await app.close();
+    await database.stop();
+    process.exit(1);
+  }
 }
 
 await main();

@@ -152,3 +152,21 @@ describe('/docs assets', () => {
     expect(repeat.body.length).toBe(0);
   });
 });
+
+describe('a browser at the server root', () => {
+  it('is sent to the docs, and finds a tab icon', async () => {
+    const root = await raw('/');
+    expect(root.status).toBe(302);
+    expect(root.headers.location).toBe('/docs');
+
+    const icon = await raw('/favicon.svg');
+    expect(icon.status).toBe(200);
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(icon.body.toString()).toMatch(/^<svg /);
+    const legacyIcon = await raw('/favicon.ico');
+    expect(legacyIcon.status).toBe(301);
+    expect(legacyIcon.headers.location).toBe('/favicon.svg');
+
+    expect((await raw(page)).body.toString()).toContain('/favicon.svg');
+  });
+});

@@ -125,7 +125,7 @@ function mediaType(contentType: string | null | undefined): string | undefined {
   return contentType?.split(';')[0]?.trim().toLowerCase();
 }
 
-/** Headers the contract promises with some statuses (API.md). */
+/** Headers the contract promises with some statuses (docs/api.md). */
 const headerByStatus: Partial<Record<number, string>> = {
   401: 'www-authenticate',
   405: 'allow',

@@ -5,7 +5,7 @@ import { isConnectionFailure, Prisma } from '@tasks/db';
 
 /**
  * The closed catalogue of error codes shared by REST (problem+json) and tRPC (`error.data`).
- * Each code has exactly one HTTP status; `../shared/API.md` documents the same list.
+ * Each code has exactly one HTTP status; `docs/api.md` documents the same list.
  */
 export const errorCatalogue = {
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },

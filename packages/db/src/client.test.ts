@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDatabaseClient, DatabaseBusyError, isConnectionFailure } from './client.js';
+import {
+  createDatabase,
+  createDatabaseClient,
+  DatabaseBusyError,
+  isConnectionFailure,
+} from './client.js';
+import { startEmbeddedPostgres } from './embedded.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 let database: TestDatabase;
@@ -52,4 +58,20 @@ it('tells failures of the connection from failures of the query', () => {
     false,
   );
   expect(isConnectionFailure('Query read timeout')).toBe(false);
+});
+
+it('pings the way the repositories query, so a database that cannot serve them is unready', async () => {
+  // Two processes preparing statements on one PGlite session: the second one's names collide.
+  const embedded = await startEmbeddedPostgres();
+  const first = createDatabase({ url: embedded.url, poolSize: 1 });
+  const second = createDatabase({ url: embedded.url, poolSize: 1 });
+  const unprepared = createDatabase({ url: embedded.url, poolSize: 1, preparedStatements: false });
+  try {
+    await first.ping();
+    await expect(second.ping()).rejects.toThrow(/already exists/);
+    await unprepared.ping();
+  } finally {
+    await Promise.all([first.close(), second.close(), unprepared.close()]);
+    await embedded.stop();
+  }
 });

@@ -176,8 +176,10 @@ export function createDatabase({
     prisma,
     tasks,
     accounts: new AccountRepository(prisma),
+    // Through the pool and statement kind the repositories use, so a database that cannot
+    // serve them (a PGlite session shared with another process's named statements) is unready.
     async ping() {
-      await prisma.$queryRaw`SELECT 1`;
+      await pool.query(preparedStatements ? { name: 'ping', text: 'SELECT 1' } : 'SELECT 1');
     },
     async close() {
       // The adapter ends the pool only if Prisma itself ever connected.

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { ensureEmbeddedPostgres } from './embedded.js';
 
 export const defaultDevDataDir = fileURLToPath(new URL('../../../.data/pglite', import.meta.url));
@@ -8,6 +9,11 @@ export interface DevDatabase {
   url: string;
   /** `env`: DATABASE_URL; `embedded`: the PGlite dev database, served by this or another process. */
   source: 'env' | 'embedded';
+  /**
+   * The server is PGlite, whoever serves it (this process, `pnpm dev`, or a DATABASE_URL that
+   * points at one): its clients must follow `embeddedClientOptions`.
+   */
+  servedByPglite: boolean;
   /** Stops the embedded database if this process serves it; otherwise does nothing. */
   stop(): Promise<void>;
 }
@@ -31,7 +37,29 @@ export async function resolveDevDatabase({
   dataDir = defaultDevDataDir,
   port = defaultDevPort,
 }: DevDatabaseOptions): Promise<DevDatabase> {
-  if (url) return { url, source: 'env', stop: async () => {} };
+  if (url) return { url, source: 'env', servedByPglite: await isPglite(url), stop: async () => {} };
   const embedded = await ensureEmbeddedPostgres({ dataDir, port });
-  return { url: embedded.url, source: 'embedded', stop: () => embedded.stop() };
+  return {
+    url: embedded.url,
+    source: 'embedded',
+    servedByPglite: true,
+    stop: () => embedded.stop(),
+  };
+}
+
+/**
+ * Asks the server what it is. One that does not answer now is taken for a real PostgreSQL: the
+ * process starts anyway and reports itself unready until the database answers.
+ */
+async function isPglite(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ version: string }>('SELECT version()');
+    return rows[0]?.version.includes('PGlite') ?? false;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

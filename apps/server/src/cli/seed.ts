@@ -23,7 +23,7 @@ const database = await openConfiguredDatabase(config);
 if (database.source === 'embedded') console.error(`Embedded PostgreSQL: ${database.url}`);
 const client = createDatabase({
   url: database.url,
-  ...(database.source === 'embedded'
+  ...(database.servedByPglite
     ? embeddedClientOptions
     : { poolSize: config.dbPoolSize, preparedStatements: config.dbPreparedStatements }),
 });

@@ -27,7 +27,7 @@ function redactPassword(url: string): string {
 }
 
 function studioUrl(url: string): string {
-  if (database.source !== 'embedded') return url;
+  if (!database.servedByPglite) return url;
   const withOptions = new URL(url);
   withOptions.searchParams.set('prepare', 'false');
   withOptions.searchParams.set('max', '1');

@@ -132,7 +132,21 @@ function precompressedResponses() {
   };
 }
 
+/** A checked box: the tab icon of /docs and of whatever a browser opens on this server. */
+const faviconSvg =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+  '<rect width="32" height="32" rx="7" fill="#2f6fed"/>' +
+  '<path d="M9 16.5l4.5 4.5L23 11" fill="none" stroke="#fff" stroke-width="3.5" ' +
+  'stroke-linecap="round" stroke-linejoin="round"/></svg>';
+
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
+  // A browser pointed at the server's root wants the documentation, not a JSON 404.
+  app.get('/', (_request, reply) => reply.redirect('/docs', 302));
+  app.get('/favicon.svg', (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(faviconSvg),
+  );
+  // Browsers ask for /favicon.ico on pages that name no icon (JSON viewed in a tab).
+  app.get('/favicon.ico', (_request, reply) => reply.redirect('/favicon.svg', 301));
   // Scalar's plugin does not encapsulate, so this hook covers its routes.
   app.addHook('onSend', precompressedResponses());
   await app.register(scalarApiReference, {
@@ -148,6 +162,7 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
     configuration: {
       url: '/openapi.json',
       title: 'Tasks API',
+      favicon: '/favicon.svg',
       withDefaultFonts: false,
       telemetry: false,
       agent: { disabled: true },
