@@ -85,7 +85,7 @@ function errorResponses(codes: ErrorCode[]): Responses {
         description: statusCodes
           .map((code) => `\`${code}\`: ${errorCatalogue[code].title}`)
           .join('; '),
-        ...(status === 429 && { headers: { 'Retry-After': retryAfterHeader } }),
+        ...((status === 429 || status === 503) && { headers: { 'Retry-After': retryAfterHeader } }),
         content: { 'application/problem+json': { schema: problemRef } },
       },
     ]),

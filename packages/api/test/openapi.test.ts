@@ -56,9 +56,12 @@ describe('OpenAPI document', () => {
     expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
     expect(getTask.security).toEqual([{ bearerAuth: [] }]);
     expect(operation('post', '/auth/login').security).toEqual([]);
-    expect(operation('post', '/auth/login').responses['429']?.headers).toHaveProperty(
-      'Retry-After',
-    );
+    // Every answer that asks the client to come back later says when.
+    for (const status of ['429', '503']) {
+      expect(operation('post', '/auth/login').responses[status]?.headers).toHaveProperty(
+        'Retry-After',
+      );
+    }
   });
 
   it('gives every operation a summary, description, tag and explicit security', () => {

@@ -398,6 +398,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -501,6 +503,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -601,6 +605,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -699,6 +705,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -799,6 +807,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -857,6 +867,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -931,6 +943,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -1052,6 +1066,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -1132,6 +1148,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -1247,6 +1265,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
@@ -1377,6 +1397,8 @@ export interface operations {
       /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
           [name: string]: unknown;
         };
         content: {
