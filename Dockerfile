@@ -4,7 +4,7 @@
 #   docker run -e DATABASE_URL=... -e JWT_SECRET=... -p 3000:3000 tasks-api
 # The build steps live in scripts/build-image-steps.sh, which .ci/run also runs on every change.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 ENV CI=true COREPACK_ENABLE_DOWNLOAD_PROMPT=0 TURBO_TELEMETRY_DISABLED=1
 WORKDIR /repo
 # pnpm comes from the hash-pinned `packageManager` of package.json.
@@ -17,7 +17,7 @@ RUN scripts/build-image-steps.sh fetch
 COPY . .
 RUN scripts/build-image-steps.sh build && scripts/build-image-steps.sh deploy /out
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 NODE_OPTIONS=--enable-source-maps
 WORKDIR /app
 # Owned by root and only readable by the app's user: the process cannot rewrite its own code.

@@ -4,17 +4,17 @@
  * screenshot lands in apps/server/test-results/ (git-ignored). `.ci/run` installs Chromium; on a
  * machine without it the test is skipped, saying so.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, describeWhere } from '@tasks/db/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './harness.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const resultsDir = fileURLToPath(new URL('../test-results/', import.meta.url));
 
-describe.skipIf(!existsSync(chromiumPath))(`/docs in headless Chromium (${chromiumPath})`, () => {
+describeWhere(chromiumMissing(chromiumPath), `/docs in headless Chromium (${chromiumPath})`, () => {
   let server: TestServer;
   let browser: Browser;
 

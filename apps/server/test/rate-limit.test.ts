@@ -7,10 +7,14 @@ import { randomBytes } from 'node:crypto';
 import type { AppRouter } from '@tasks/api';
 import { TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
+import { describeWhere } from '@tasks/db/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './harness.js';
 
 const redisUrl = process.env.REDIS_URL;
+const redisMissing = redisUrl
+  ? undefined
+  : 'REDIS_URL is not set (a Redis on 127.0.0.1:6379: REDIS_URL=redis://127.0.0.1:6379)';
 /** Every key this file writes to Redis starts with this, so runs never share counters. */
 const runPrefix = `tasks-test:rate-limit:${randomBytes(6).toString('hex')}:`;
 let serverCounter = 0;
@@ -248,7 +252,7 @@ describe('rate limits in memory', () => {
   suite(() => ({}));
 });
 
-describe.skipIf(!redisUrl)('rate limits in Redis (REDIS_URL)', () => {
+describeWhere(redisMissing, 'rate limits in Redis (REDIS_URL)', () => {
   const redisEnv = (prefix = `${runPrefix}${++serverCounter}:`) => ({
     REDIS_URL: redisUrl ?? '',
     RATE_LIMIT_REDIS_PREFIX: prefix,

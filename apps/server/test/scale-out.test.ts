@@ -3,14 +3,17 @@
  * the same users, honour each other's tokens and revocations, and share rate-limit budgets.
  */
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, describeWhere, type TestDatabase } from '@tasks/db/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnServer, type SpawnedServer } from './spawn-server.js';
 
 const redisUrl = process.env.REDIS_URL;
+const redisMissing = redisUrl
+  ? undefined
+  : 'REDIS_URL is not set (a Redis on 127.0.0.1:6379: REDIS_URL=redis://127.0.0.1:6379)';
 const sessionCacheMs = 500;
 
-describe.skipIf(!redisUrl)('two instances behind one database and one Redis (REDIS_URL)', () => {
+describeWhere(redisMissing, 'two instances behind one database and one Redis (REDIS_URL)', () => {
   let database: TestDatabase;
   let a: SpawnedServer;
   let b: SpawnedServer;

@@ -83,3 +83,4 @@ export async function createTestDatabase({
     ).then(() => {}),
   );
 }
+export { chromiumMissing, describeWhere } from './skips.js';
