@@ -1,4 +1,5 @@
 import { createTasksClient } from '@tasks/client';
+import { createTasksRestClient } from '@tasks/client/rest';
 import { apiUrl } from './config.js';
 import { session } from './session.js';
 
@@ -26,3 +27,19 @@ export const api = createTasksClient({
     sessionEnded();
   },
 });
+
+/**
+ * Deletes a task from a page that is going away. The tRPC client's requests are cancelled with
+ * the page; a `keepalive` request is not, so this one goes over REST (`If-Match` plays the part
+ * of `expectedVersion`). Nobody is left to read the answer, nor to refresh an expired token.
+ */
+export async function deleteAsPageLeaves(task: { id: string; version: number }): Promise<void> {
+  const accessToken = session.get()?.accessToken;
+  if (accessToken === undefined) return;
+  await createTasksRestClient(apiUrl, accessToken)
+    .DELETE('/tasks/{id}', {
+      params: { path: { id: task.id }, header: { 'If-Match': `"${task.version}"` } },
+      keepalive: true,
+    })
+    .catch(() => undefined);
+}

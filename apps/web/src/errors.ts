@@ -14,6 +14,7 @@ const messages: Record<ErrorCode, string> = {
     'The server refused this kind of request. The app may be out of date: reload it.',
   EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
   CONFLICT: 'This conflicts with existing data.',
+  CHANGES_EXPIRED: 'This page is out of date. Reload it to see your tasks as they are now.',
   PRECONDITION_FAILED:
     'This task was changed elsewhere in the meantime. It has been reloaded: try again.',
   PAYLOAD_TOO_LARGE: 'That is too much text to save.',
@@ -22,13 +23,27 @@ const messages: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'Some fields need another look.',
   IDEMPOTENCY_KEY_REUSED: 'This request was already sent with different content. Try again.',
   RATE_LIMITED: 'Too many attempts. Wait a minute and try again.',
+  TOO_MANY_STREAMS:
+    'Too many windows are following your tasks live. Close one (another tab?) and try again.',
   INTERNAL: 'Something went wrong on our side. Try again in a moment.',
   SERVICE_UNAVAILABLE: 'The service is busy or briefly unavailable. Try again in a moment.',
 };
 
-/** Field-level messages, in the user's words, keyed by the validator's issue code. */
+const emailTaken = 'An account with this email already exists.';
+const unsavableCharacter = 'contains a character that cannot be saved. Remove it and try again.';
+
+/**
+ * Field-level messages, in the user's words, keyed by the field's `path` and the issue `code`
+ * the API sends for it: zod's codes for input validation, `taken` from registration and
+ * `unique` from a registration that lost a race to the same email.
+ */
 const fieldMessages: Record<string, Record<string, string>> = {
-  email: { default: 'Enter a valid email address.' },
+  email: {
+    taken: emailTaken,
+    unique: emailTaken,
+    too_big: 'Use an email address of at most 254 characters.',
+    default: 'Enter a valid email address, like ann@example.com.',
+  },
   password: {
     too_small: 'Use at least 8 characters.',
     too_big: 'Use at most 128 characters.',
@@ -36,15 +51,26 @@ const fieldMessages: Record<string, Record<string, string>> = {
   },
   title: {
     too_small: 'Give the task a title.',
-    too_big: 'Keep the title under 200 characters.',
+    too_big: 'Keep the title to 200 characters or fewer.',
+    invalid_format: `The title ${unsavableCharacter}`,
     default: 'Enter a valid title.',
+  },
+  description: {
+    too_big: 'Keep the description to 2,000 characters or fewer.',
+    invalid_format: `The description ${unsavableCharacter}`,
+    default: 'Enter a valid description.',
+  },
+  q: {
+    too_big: 'Search for 200 characters or fewer.',
+    invalid_format: 'The search contains a character that cannot be searched for.',
+    default: 'Enter other search words.',
   },
 };
 
 export interface DescribedError {
   code: ErrorCode | 'NETWORK';
   message: string;
-  /** Field name (the input's `path`) to message. */
+  /** Field name (the input's `name`, the API's `path`) to message. */
   fields: Record<string, string>;
 }
 

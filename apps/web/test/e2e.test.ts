@@ -1,27 +1,47 @@
 /**
- * The web app in a real browser (Debian's Chromium through playwright-core) against the real API:
- * `vite build` with VITE_API_URL pointing at a test server, the bundle served from a static
- * server of its own, and a user going through sign-up, tasks and sign-out. A failing step leaves
- * a screenshot in apps/web/test-results/ (git-ignored). `.ci/run` installs Chromium; on a machine
- * without it the test is skipped, saying so.
+ * The web app in a real browser (Debian's Chromium through playwright-core) against the real API.
+ * `vite build` twice: one bundle with VITE_API_URL pointing at a test server on another origin,
+ * one calling its own origin (the default), served by a static server that forwards the API's
+ * paths as `pnpm dev`'s proxy does. A user goes through every state of the app, on a
+ * phone-sized viewport and on a desktop one; each state leaves a screenshot in
+ * apps/web/test-results/screenshots/ (git-ignored), `<NN>-<state>-<width>.png`, and a failing
+ * step leaves one too. `.ci/run` installs Chromium; on a machine without it the test is skipped,
+ * saying so.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { apiPaths } from '../vite.config.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = path.join(webDir, 'test-results');
+const screenshotsDir = path.join(resultsDir, 'screenshots');
 const viteBin = path.join(webDir, 'node_modules/vite/bin/vite.js');
 /** Small pages, so three tasks already take two requests of the infinite list. */
 const pageSize = 2;
+/** A short undo window keeps the walk quick; the steps that need it to pass wait this long. */
+const undoMs = 2_000;
+/** Wrong passwords an account takes before the API refuses more (per action and window). */
+const attemptsPerAccount = 3;
+
+const viewports = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+];
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -31,11 +51,35 @@ const contentTypes: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves `root` on a random port; unknown paths get index.html, as a static host would. */
-async function serveStatic(root: () => string): Promise<{ origin: string; server: Server }> {
+/** Passes the request on to `origin` and its answer back, as a reverse proxy does. */
+function forward(request: IncomingMessage, response: ServerResponse, origin: string): void {
+  const upstream = httpRequest(
+    new URL(request.url ?? '/', origin),
+    { method: request.method, headers: request.headers },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    },
+  );
+  upstream.on('error', () => response.writeHead(502).end());
+  request.pipe(upstream);
+}
+
+/**
+ * Serves `root` on a random port; unknown paths get index.html, as a static host would. With
+ * `apiOrigin`, the paths `pnpm dev`'s proxy forwards to the API go there instead.
+ */
+async function serveStatic(
+  root: () => string,
+  apiOrigin?: () => string,
+): Promise<{ origin: string; server: Server }> {
   const server = createServer((request, response) => {
     void (async () => {
       const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+      if (apiOrigin && apiPaths.some((prefix) => pathname.startsWith(prefix))) {
+        forward(request, response, apiOrigin());
+        return;
+      }
       const file = path.join(root(), path.normalize(pathname).replace(/^(\.\.[/\\])+/, ''));
       const target =
         pathname.endsWith('/') || !path.extname(file) ? path.join(root(), 'index.html') : file;
@@ -56,11 +100,24 @@ async function serveStatic(root: () => string): Promise<{ origin: string; server
   return { origin: `http://127.0.0.1:${port}`, server };
 }
 
-/** `vite build` of this app into `outDir`, talking to `apiUrl`. */
-async function buildApp(outDir: string, apiUrl: string): Promise<void> {
+/**
+ * `vite build` of this app into `outDir`, talking to `apiUrl` (or to its own origin without),
+ * with `undoWindowMs` to take a delete back.
+ */
+async function buildApp(
+  outDir: string,
+  { apiUrl, undoWindowMs }: { apiUrl?: string; undoWindowMs: number },
+): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    VITE_PAGE_SIZE: String(pageSize),
+    VITE_UNDO_MS: String(undoWindowMs),
+  };
+  if (apiUrl === undefined) delete env.VITE_API_URL;
+  else env.VITE_API_URL = apiUrl;
   const child = spawn(process.execPath, [viteBin, 'build', '--outDir', outDir, '--emptyOutDir'], {
     cwd: webDir,
-    env: { ...process.env, VITE_API_URL: apiUrl, VITE_PAGE_SIZE: String(pageSize) },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -70,21 +127,37 @@ async function buildApp(outDir: string, apiUrl: string): Promise<void> {
   if (code !== 0) throw new Error(`vite build exited with ${code}:\n${output}`);
 }
 
+const minutes = (count: number) => count * 60_000;
+
 describe.skipIf(!existsSync(chromiumPath))(
   `the web app in headless Chromium (${chromiumPath})`,
   () => {
     let api: TestServer;
+    /** The bundle built with VITE_API_URL: the API is on another origin. */
     let web: { origin: string; server: Server };
-    let outDir: string;
+    /** The bundle built without: it calls its own origin, which forwards to the API. */
+    let sameOriginWeb: { origin: string; server: Server };
+    let buildsDir: string;
     let browser: Browser;
 
     beforeAll(async () => {
-      outDir = await mkdtemp(path.join(tmpdir(), 'tasks-web-'));
-      web = await serveStatic(() => outDir);
-      // Every auth attempt of the walk-through targets one account: keep its budget out of the way.
+      buildsDir = await mkdtemp(path.join(tmpdir(), 'tasks-web-'));
+      const [crossOriginDir, sameOriginDir] = ['cross-origin', 'same-origin'].map((name) =>
+        path.join(buildsDir, name),
+      ) as [string, string];
+      web = await serveStatic(() => crossOriginDir);
+      sameOriginWeb = await serveStatic(
+        () => sameOriginDir,
+        () => api.baseUrl,
+      );
+      await mkdir(screenshotsDir, { recursive: true });
       api = await startTestServer({
         CORS_ORIGINS: web.origin,
-        AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: '50',
+        // Each walk-through signs in and out many times from one address: only the
+        // per-account budget, which one step exhausts on purpose, is left to bite.
+        AUTH_RATE_LIMIT_MAX_PER_IP: '1000',
+        AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: String(attemptsPerAccount),
+        RATE_LIMIT_MAX: '100000',
       });
       [browser] = await Promise.all([
         chromium.launch({
@@ -96,177 +169,444 @@ describe.skipIf(!existsSync(chromiumPath))(
             '--disable-background-networking',
           ],
         }),
-        buildApp(outDir, api.baseUrl),
+        buildApp(crossOriginDir, { apiUrl: api.baseUrl, undoWindowMs: undoMs }),
+        // A window no step outlasts: only the page going away can send the delete.
+        buildApp(sameOriginDir, { undoWindowMs: 60_000 }),
       ]);
     });
     afterAll(async () => {
       await browser.close();
-      await new Promise((resolve) => web.server.close(resolve));
+      await Promise.all(
+        [web, sameOriginWeb].map(({ server }) => new Promise((resolve) => server.close(resolve))),
+      );
       await api.close();
-      await rm(outDir, { recursive: true, force: true });
+      await rm(buildsDir, { recursive: true, force: true });
     });
 
-    it('signs up, signs in, manages tasks and signs out', async () => {
-      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      let listRequests = 0;
-      page.on('request', (request) => {
-        if (request.url().includes('tasks.list')) listRequests += 1;
-      });
+    it.each(viewports)(
+      'walks through every state at $width px: sign-up, tasks, edit, undo, sign-out',
+      async (viewport) => {
+        const page = await browser.newPage({ viewport });
+        const pageErrors: string[] = [];
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        // Everything the page asks its own origin for exists (the favicon included).
+        const missing: string[] = [];
+        page.on('response', (response) => {
+          if (response.url().startsWith(web.origin) && response.status() === 404) {
+            missing.push(response.url());
+          }
+        });
+        const calls = { list: 0, delete: 0 };
+        page.on('request', (request) => {
+          if (request.url().includes('tasks.list')) calls.list += 1;
+          if (request.url().includes('tasks.delete')) calls.delete += 1;
+        });
 
-      /** Runs one step; on failure saves a screenshot named after it, then rethrows. */
-      async function step(name: string, run: () => Promise<void>): Promise<void> {
-        try {
-          await run();
-        } catch (error) {
-          await mkdir(resultsDir, { recursive: true });
-          const file = path.join(resultsDir, `e2e-${name.replace(/\W+/g, '-')}.png`);
-          await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-          throw new Error(`step "${name}" failed (screenshot: ${file})`, { cause: error });
+        /** Runs one step; on failure saves a screenshot named after it, then rethrows. */
+        async function step(name: string, run: () => Promise<void>): Promise<void> {
+          try {
+            await run();
+          } catch (error) {
+            const file = path.join(
+              resultsDir,
+              `e2e-${name.replace(/\W+/g, '-')}-${viewport.width}.png`,
+            );
+            await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+            throw new Error(`step "${name}" at ${viewport.width} px failed (screenshot: ${file})`, {
+              cause: error,
+            });
+          }
         }
-      }
 
-      const titles = (p: Page) => p.getByTestId('task-title').allTextContents();
-      const text = (testId: string) => page.getByTestId(testId).textContent();
-      const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 5_000 });
-      const email = `web-${Date.now()}@example.com`;
-      const password = 'correct horse battery';
+        /** Keeps the page as it is now: one screenshot per state and viewport width. */
+        async function snapshot(state: string): Promise<void> {
+          const file = path.join(screenshotsDir, `${state}-${viewport.width}.png`);
+          await page.screenshot({ path: file, fullPage: true });
+          // Nothing spills sideways, at 390 px least of all.
+          const overflow = await page.evaluate(
+            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          );
+          expect(overflow, `horizontal scroll in ${state}`).toBe(0);
+        }
 
-      async function fillCredentials(pass: string) {
-        await page.getByLabel('Email').fill(email);
-        await page.getByLabel('Password').fill(pass);
-      }
+        const titles = () =>
+          page.getByTestId('task-title').filter({ visible: true }).allTextContents();
+        const text = (testId: string) => page.getByTestId(testId).textContent();
+        const poll = <T>(read: () => Promise<T>, timeout = 5_000) => expect.poll(read, { timeout });
+        const task = (title: string) =>
+          page
+            .getByTestId('task')
+            .filter({ has: page.getByTestId('task-title').getByText(title, { exact: true }) });
+        const email = `web-${viewport.width}-${Date.now()}@example.com`;
+        const password = 'correct horse battery';
+        let userId = '';
+        const storedTask = (title: string) =>
+          api.db.task.findFirst({ where: { ownerId: userId, title } });
+        const countTasks = () => api.db.task.count({ where: { ownerId: userId } });
 
-      await step('open', async () => {
-        await page.goto(web.origin);
-        await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
-      });
+        async function fillCredentials(address: string, pass: string) {
+          await page.getByLabel('Email').fill(address);
+          await page.getByLabel('Password').fill(pass);
+        }
 
-      await step('sign up with a short password', async () => {
-        await fillCredentials('short');
-        await page.getByRole('button', { name: 'Sign up' }).click();
-        await poll(() => text('password-error')).toBe('Use at least 8 characters.');
-        expect(await text('error')).toContain('Some fields need another look');
-        expect(await page.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
-      });
+        await step('open', async () => {
+          await page.goto(web.origin);
+          await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
+          expect(
+            await page.getByLabel('Email').evaluate((input) => input === document.activeElement),
+          ).toBe(true);
+          const icon = await page.request.get(`${web.origin}/favicon.svg`);
+          expect(icon.headers()['content-type']).toBe('image/svg+xml');
+          await snapshot('01-signed-out');
+        });
 
-      await step('sign up', async () => {
-        await fillCredentials(password);
-        await page.getByRole('button', { name: 'Sign up' }).click();
-        await poll(() => text('account-email')).toBe(email);
-        expect(await text('notice')).toBe('Account created. Welcome!');
-        await poll(() => text('list-state')).toBe('No tasks yet. Add one above.');
-      });
+        await step('sign up with an invalid email and a short password', async () => {
+          await fillCredentials('ann@example', 'short');
+          await page.getByRole('button', { name: 'Sign up' }).click();
+          await poll(() => text('password-error')).toBe('Use at least 8 characters.');
+          expect(await text('email-error')).toBe(
+            'Enter a valid email address, like ann@example.com.',
+          );
+          expect(await text('error')).toBe('Some fields need another look.');
+          expect(await page.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+          expect(await page.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+          await snapshot('02-sign-up-invalid');
+        });
 
-      await step('sign out after sign-up', async () => {
-        await page.getByRole('button', { name: 'Sign out' }).click();
-        await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
-        expect(await text('notice')).toBe('You are signed out.');
-      });
+        await step('sign up', async () => {
+          await fillCredentials(email, password);
+          await page.getByRole('button', { name: 'Sign up' }).click();
+          await poll(() => text('account-email')).toBe(email);
+          expect(await text('notice')).toBe('Account created. Welcome!');
+          await poll(() => text('list-state')).toBe('No tasks yet. Add one above.');
+          userId = (await api.db.user.findUniqueOrThrow({ where: { email } })).id;
+          await snapshot('03-empty-list');
+        });
 
-      await step('sign up again with the same email', async () => {
-        await fillCredentials(password);
-        await page.getByRole('button', { name: 'Sign up' }).click();
-        await poll(() => text('error')).toBe(
-          'An account with this email already exists. Sign in instead.',
-        );
-      });
+        await step('sign out after sign-up', async () => {
+          await page.getByRole('button', { name: 'Sign out' }).click();
+          await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
+          expect(await text('notice')).toBe('You are signed out.');
+        });
 
-      await step('sign in with a wrong password', async () => {
-        await fillCredentials('not the password');
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await poll(() => text('error')).toBe('That email and password do not match an account.');
-        expect(await page.getByRole('heading', { name: 'Your tasks' }).isVisible()).toBe(false);
-      });
+        await step('sign up again with the same email', async () => {
+          await fillCredentials(email, password);
+          await page.getByRole('button', { name: 'Sign up' }).click();
+          await poll(() => text('error')).toBe(
+            'An account with this email already exists. Sign in instead.',
+          );
+          expect(await text('email-error')).toBe('An account with this email already exists.');
+          expect(await page.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+          await snapshot('04-email-taken');
+        });
 
-      await step('sign in', async () => {
-        await fillCredentials(password);
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await poll(() => text('account-email')).toBe(email);
-        expect(await page.getByTestId('error').isVisible()).toBe(false);
-      });
+        await step('sign in with a wrong password', async () => {
+          await fillCredentials(email, 'not the password');
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await poll(() => text('error')).toBe('That email and password do not match an account.');
+          expect(await page.getByRole('heading', { name: 'Your tasks' }).isVisible()).toBe(false);
+          expect(await page.getByTestId('email-error').isVisible()).toBe(false);
+        });
 
-      await step('create three tasks', async () => {
-        for (const title of ['Buy milk', 'Write the report', 'Call the plumber']) {
-          await page.getByLabel('New task').fill(title);
+        await step('guessing passwords is stopped', async () => {
+          await fillCredentials(`guess-${viewport.width}-${Date.now()}@example.com`, 'guess 1234');
+          for (let attempt = 0; attempt <= attemptsPerAccount; attempt += 1) {
+            const answered = page.waitForResponse((response) =>
+              response.url().includes('auth.login'),
+            );
+            await page.getByRole('button', { name: 'Sign in' }).click();
+            await answered;
+          }
+          await poll(() => text('error')).toBe('Too many attempts. Wait a minute and try again.');
+          await snapshot('05-rate-limited');
+        });
+
+        await step('sign in', async () => {
+          await fillCredentials(email, password);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await poll(() => text('account-email')).toBe(email);
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+        });
+
+        await step('create three tasks', async () => {
+          for (const [title, description] of [
+            ['Buy milk', ''],
+            ['Write the report', 'Quarterly numbers for the Monday meeting.\nDue on Friday.'],
+            ['Call the plumber', 'The kitchen tap drips.'],
+          ] as const) {
+            await page.getByLabel('New task').fill(title);
+            await page.getByLabel('Description (optional)').fill(description);
+            await page.getByRole('button', { name: 'Add task' }).click();
+            await poll(() => text('notice')).toBe(`Added “${title}”.`);
+          }
+          expect(await titles()).toEqual(['Call the plumber', 'Write the report', 'Buy milk']);
+          expect((await storedTask('Write the report'))?.description).toBe(
+            'Quarterly numbers for the Monday meeting.\nDue on Friday.',
+          );
+          expect((await storedTask('Buy milk'))?.description).toBeNull();
+        });
+
+        await step('an empty title is refused', async () => {
+          await page.getByLabel('New task').fill('   ');
           await page.getByRole('button', { name: 'Add task' }).click();
-          await poll(() => text('notice')).toBe(`Added “${title}”.`);
-        }
-        expect(await titles(page)).toEqual(['Call the plumber', 'Write the report', 'Buy milk']);
-      });
+          await poll(() => text('title-error')).toBe('Give the task a title.');
+          expect(await titles()).toHaveLength(3);
+          await page.getByLabel('New task').fill('');
+        });
 
-      await step('an empty title is refused', async () => {
-        await page.getByLabel('New task').fill('   ');
-        await page.getByRole('button', { name: 'Add task' }).click();
-        await poll(() => text('title-error')).toBe('Give the task a title.');
-        expect(await titles(page)).toHaveLength(3);
-      });
+        // Tasks made days, hours and minutes ago, as a list in use has them.
+        const ages = {
+          'Buy milk': minutes(3 * 24 * 60),
+          'Write the report': minutes(2 * 60),
+          'Call the plumber': minutes(3),
+        };
+        await step('reload: the session survives and the list pages on the cursor', async () => {
+          for (const [title, age] of Object.entries(ages)) {
+            const at = new Date(Date.now() - age);
+            await api.db.task.updateMany({
+              where: { ownerId: userId, title },
+              data: { createdAt: at, updatedAt: at },
+            });
+          }
+          calls.list = 0;
+          await page.reload();
+          await poll(() => text('list-state')).toBe('3 tasks');
+          expect(await titles()).toEqual(['Call the plumber', 'Write the report', 'Buy milk']);
+          // Page size 2: the sentinel stayed in view after the first page, so a second one followed.
+          expect(calls.list).toBe(2);
+        });
 
-      await step('reload: the session survives and the list pages on the cursor', async () => {
-        listRequests = 0;
-        await page.reload();
-        await poll(() => text('list-state')).toBe('3 tasks');
-        expect(await titles(page)).toEqual(['Call the plumber', 'Write the report', 'Buy milk']);
-        // Page size 2: the sentinel stayed in view after the first page, so a second one followed.
-        expect(listRequests).toBe(2);
-      });
+        await step('each task shows its description and how long ago it was made', async () => {
+          expect(await page.getByTestId('task-description').allTextContents()).toEqual([
+            'The kitchen tap drips.',
+            'Quarterly numbers for the Monday meeting.\nDue on Friday.',
+          ]);
+          const created = {
+            'Buy milk': '3 days ago',
+            'Write the report': '2 hours ago',
+            'Call the plumber': '3 minutes ago',
+          };
+          for (const [title, ago] of Object.entries(created)) {
+            const time = task(title).locator('time').first();
+            expect(await time.textContent()).toBe(ago);
+            // The exact instant for machines, and in the reader's own time zone on hover.
+            const stored = await storedTask(title);
+            expect(await time.getAttribute('datetime')).toBe(stored?.createdAt.toISOString());
+            expect(await time.getAttribute('title')).toContain(
+              String(stored?.createdAt.getFullYear()),
+            );
+          }
+          await snapshot('06-tasks');
+        });
 
-      await step('mark one done', async () => {
-        await page.getByLabel('Status of Write the report').selectOption('done');
-        await poll(() => text('notice')).toBe('“Write the report” is now done.');
-        const task = page.getByTestId('task').filter({ hasText: 'Write the report' });
-        expect(await task.getAttribute('data-status')).toBe('done');
-      });
+        await step('mark one done', async () => {
+          await page.getByLabel('Status of Write the report').selectOption('done');
+          await poll(() => text('notice')).toBe('“Write the report” is now done.');
+          expect(await task('Write the report').getAttribute('data-status')).toBe('done');
+          expect((await storedTask('Write the report'))?.status).toBe('done');
+          expect(await task('Write the report').locator('time').nth(1).textContent()).toBe(
+            'just now',
+          );
+        });
 
-      await step('filter by status', async () => {
-        await page.getByLabel('Status', { exact: true }).selectOption('done');
-        await poll(() => titles(page)).toEqual(['Write the report']);
-        expect(await text('list-state')).toBe('1 task');
-        await page.getByLabel('Status', { exact: true }).selectOption('');
-        await poll(() => titles(page)).toEqual([
-          'Call the plumber',
-          'Write the report',
-          'Buy milk',
-        ]);
-      });
+        await step('edit a title and a description in place', async () => {
+          await task('Buy milk').getByTestId('task-title').click();
+          const title = page.getByLabel('Title', { exact: true });
+          expect(await title.inputValue()).toBe('Buy milk');
+          expect(await title.evaluate((input) => input === document.activeElement)).toBe(true);
+          await title.fill('Buy oat milk');
+          await page
+            .getByLabel('Description', { exact: true })
+            .fill('Two litres, the barista kind.');
+          await snapshot('07-editing');
+          // Enter saves, from the description as from the title.
+          await page.getByLabel('Description', { exact: true }).press('Enter');
+          await poll(() => text('notice')).toBe('Saved “Buy oat milk”.');
+          expect(await titles()).toEqual(['Call the plumber', 'Write the report', 'Buy oat milk']);
+          expect(await task('Buy oat milk').getByTestId('task-description').textContent()).toBe(
+            'Two litres, the barista kind.',
+          );
+          const saved = await storedTask('Buy oat milk');
+          expect(saved).toMatchObject({ description: 'Two litres, the barista kind.', version: 2 });
+          // The focus stays with the task, on its Edit button.
+          expect(
+            await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+          ).toBe('Edit Buy oat milk');
+        });
 
-      await step('search', async () => {
-        await page.getByLabel('Search').fill('PLUMB');
-        await poll(() => titles(page)).toEqual(['Call the plumber']);
-        await page.getByLabel('Search').fill('nothing like this');
-        await poll(() => text('list-state')).toBe('No tasks match.');
-        await page.getByLabel('Search').fill('');
-        await poll(() => titles(page)).toEqual([
-          'Call the plumber',
-          'Write the report',
-          'Buy milk',
-        ]);
-      });
+        await step('F2 edits the focused task, Escape cancels', async () => {
+          await page.getByRole('button', { name: 'Edit Call the plumber' }).focus();
+          await page.keyboard.press('F2');
+          await page.getByLabel('Title', { exact: true }).fill('Never mind');
+          await page.keyboard.press('Escape');
+          expect(await titles()).toEqual(['Call the plumber', 'Write the report', 'Buy oat milk']);
+          expect(await page.getByLabel('Title', { exact: true }).count()).toBe(0);
+          expect(
+            await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+          ).toBe('Edit Call the plumber');
+          expect((await storedTask('Call the plumber'))?.version).toBe(1);
+        });
 
-      await step('delete one', async () => {
-        await page.getByRole('button', { name: 'Delete Buy milk' }).click();
-        await poll(() => titles(page)).toEqual(['Call the plumber', 'Write the report']);
-        expect(await text('notice')).toBe('Deleted “Buy milk”.');
-        expect(await api.db.task.count()).toBe(2);
-      });
+        await step('an edit that crosses a change made elsewhere is refused (412)', async () => {
+          await page.getByRole('button', { name: 'Edit Call the plumber' }).press('Enter');
+          await page.getByLabel('Title', { exact: true }).fill('Call the plumber today');
+          // Meanwhile the same user renames the task on another device.
+          const stored = await page.evaluate(() => sessionStorage.getItem('tasks.session'));
+          const { accessToken } = JSON.parse(stored ?? '{}') as { accessToken: string };
+          const { id } = await storedTask('Call the plumber').then((found) => found ?? { id: '' });
+          await api.trpc(accessToken).tasks.update.mutate({ id, title: 'Call the plumber back' });
 
-      await step('sign out', async () => {
-        const logout = page.waitForResponse((response) => response.url().includes('auth.logout'));
-        await page.getByRole('button', { name: 'Sign out' }).click();
-        expect((await logout).status()).toBe(200);
-        await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
-        expect(await page.getByTestId('task').count()).toBe(0);
-        expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
-        // Both sessions (sign-up's and sign-in's) were revoked on the server, not just forgotten.
-        const user = await api.db.user.findUniqueOrThrow({ where: { email } });
-        const open = await api.db.session.count({ where: { userId: user.id, revokedAt: null } });
-        expect(open).toBe(0);
-        await page.reload();
-        await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
-      });
+          await page.getByLabel('Title', { exact: true }).press('Enter');
+          const problem = task('Call the plumber back').getByTestId('task-problem');
+          await poll(() => problem.textContent()).toBe(
+            'This task was changed elsewhere in the meantime. It has been reloaded: try again.',
+          );
+          // The list shows the other device's change; the refused edit changed nothing.
+          expect(await titles()).toEqual([
+            'Call the plumber back',
+            'Write the report',
+            'Buy oat milk',
+          ]);
+          expect(await api.db.task.findUniqueOrThrow({ where: { id } })).toMatchObject({
+            title: 'Call the plumber back',
+            version: 2,
+          });
+          await snapshot('08-conflict');
+        });
 
-      expect(pageErrors).toEqual([]);
-    }, 60_000);
+        await step('filter by status', async () => {
+          await page.getByLabel('Status', { exact: true }).selectOption('done');
+          await poll(() => titles()).toEqual(['Write the report']);
+          expect(await text('list-state')).toBe('1 task');
+          await page.getByLabel('Status', { exact: true }).selectOption('');
+          await poll(() => titles()).toEqual([
+            'Call the plumber back',
+            'Write the report',
+            'Buy oat milk',
+          ]);
+        });
+
+        await step('search', async () => {
+          await page.getByLabel('Search').fill('PLUMB');
+          await poll(() => titles()).toEqual(['Call the plumber back']);
+          // Descriptions are searched too.
+          await page.getByLabel('Search').fill('barista');
+          await poll(() => titles()).toEqual(['Buy oat milk']);
+          await page.getByLabel('Search').fill('nothing like this');
+          await poll(() => text('list-state')).toBe('No tasks match.');
+          await snapshot('09-no-match');
+          await page.getByLabel('Search').fill('');
+          await poll(() => titles()).toEqual([
+            'Call the plumber back',
+            'Write the report',
+            'Buy oat milk',
+          ]);
+        });
+
+        await step('the list cannot be loaded, then can', async () => {
+          await page.route('**/trpc/tasks.list**', (route) => route.abort('internetdisconnected'));
+          await page.getByLabel('Status', { exact: true }).selectOption('open');
+          await poll(() => text('list-state')).toBe('Tasks could not be loaded.');
+          expect(await text('error')).toBe(
+            'Cannot reach the server. Check your connection and try again.',
+          );
+          await snapshot('10-network-error');
+          await page.unroute('**/trpc/tasks.list**');
+          await page.getByRole('button', { name: 'Try again' }).click();
+          await poll(() => titles()).toEqual(['Call the plumber back', 'Buy oat milk']);
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+          await page.getByLabel('Status', { exact: true }).selectOption('');
+          await poll(() => titles()).toHaveLength(3);
+        });
+
+        await step(
+          'delete: the task goes at once, the delete when the undo window ends',
+          async () => {
+            await page.getByRole('button', { name: 'Delete Buy oat milk' }).click();
+            expect(await titles()).toEqual(['Call the plumber back', 'Write the report']);
+            const toast = page.getByTestId('undo-toast');
+            // The pointer on the toast holds its time, for as long as this look takes.
+            await toast.hover();
+            expect(await toast.textContent()).toContain('Deleted “Buy oat milk”');
+            expect(await storedTask('Buy oat milk')).not.toBeNull();
+            await snapshot('11-deleted-undo');
+            await page.mouse.move(0, 0);
+            await poll(() => storedTask('Buy oat milk'), undoMs + 5_000).toBeNull();
+            expect(await toast.isVisible()).toBe(false);
+            expect(await text('list-state')).toBe('2 tasks');
+          },
+        );
+
+        await step('undo brings a deleted task back, in its place', async () => {
+          const deletesBefore = calls.delete;
+          await page.getByRole('button', { name: 'Delete Write the report' }).click();
+          expect(await titles()).toEqual(['Call the plumber back']);
+          await page.getByRole('button', { name: 'Undo' }).click();
+          expect(await titles()).toEqual(['Call the plumber back', 'Write the report']);
+          expect(await text('notice')).toBe('Restored “Write the report”.');
+          // The keyboard's way: Ctrl+Z while the toast is up.
+          await page.getByRole('button', { name: 'Delete Write the report' }).press('Enter');
+          expect(await titles()).toEqual(['Call the plumber back']);
+          await page.keyboard.press('Control+z');
+          expect(await titles()).toEqual(['Call the plumber back', 'Write the report']);
+          await snapshot('12-undo-restored');
+          // Well past the undo window: nothing was sent, the task is still there, unchanged.
+          await page.waitForTimeout(undoMs + 1_000);
+          expect(calls.delete).toBe(deletesBefore);
+          expect(await storedTask('Write the report')).toMatchObject({ version: 2 });
+          expect(await titles()).toEqual(['Call the plumber back', 'Write the report']);
+        });
+
+        await step('sign out, sending the delete still open to undo first', async () => {
+          await page.getByRole('button', { name: 'Delete Call the plumber back' }).click();
+          expect(await titles()).toEqual(['Write the report']);
+          const logout = page.waitForResponse((response) => response.url().includes('auth.logout'));
+          await page.getByRole('button', { name: 'Sign out' }).click();
+          expect((await logout).status()).toBe(200);
+          expect(await storedTask('Call the plumber back')).toBeNull();
+          expect(await countTasks()).toBe(1);
+          await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
+          expect(await page.getByTestId('task').count()).toBe(0);
+          expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+          // Every session (sign-up's and sign-in's) was revoked on the server, not just forgotten.
+          const open = await api.db.session.count({ where: { userId, revokedAt: null } });
+          expect(open).toBe(0);
+          await page.reload();
+          await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
+        });
+
+        expect(pageErrors).toEqual([]);
+        expect(missing).toEqual([]);
+        await page.close();
+      },
+      120_000,
+    );
+
+    it('calls its own origin by default, and sends a delete open to undo as the page goes away', async () => {
+      const page = await browser.newPage({ viewport: viewports[0] });
+      const elsewhere: string[] = [];
+      page.on('request', (request) => {
+        if (!request.url().startsWith(sameOriginWeb.origin)) elsewhere.push(request.url());
+      });
+      const email = `same-origin-${Date.now()}@example.com`;
+      await page.goto(sameOriginWeb.origin);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      await page.getByLabel('New task').fill('Water the plants');
+      await page.getByRole('button', { name: 'Add task' }).click();
+      const remove = page.getByRole('button', { name: 'Delete Water the plants' });
+      await remove.waitFor();
+      const { id } = await api.db.task.findFirstOrThrow({
+        where: { title: 'Water the plants', owner: { email } },
+      });
+      await remove.click();
+      await page.getByTestId('undo-toast').waitFor();
+      // Gone from the page, still on the server: the undo window is open when the page goes.
+      await page.goto('about:blank');
+      await expect.poll(() => api.db.task.findUnique({ where: { id } })).toBeNull();
+      expect(elsewhere).toEqual([]);
+      await page.close();
+    });
   },
 );
