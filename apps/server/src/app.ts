@@ -4,6 +4,7 @@ import {
   ApiError,
   createOpenApiDocument,
   createServices,
+  listRestEventStreams,
   listRestOperations,
   systemClock,
   type Clock,
@@ -21,6 +22,7 @@ import { servicesConfig, type AppConfig } from './config.js';
 import { boundConnections } from './connections.js';
 import { enableGracefulClose } from './graceful-close.js';
 import { docsRoutes } from './plugins/docs.js';
+import { eventStreamRoutes } from './plugins/event-streams.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerLoadShedding } from './plugins/load-shedding.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
@@ -161,19 +163,38 @@ export async function buildApp(
     preparedStatements: config.dbPreparedStatements,
   });
   app.addHook('onClose', () => database.close());
-  const { tasks, accounts } = database;
+  const { tasks, accounts, changes } = database;
+  const changeSignal = database.createChangeSignal({
+    kind: config.changeFeed.signal,
+    pollIntervalMs: config.changeFeed.pollIntervalMs,
+    onError: (error) => {
+      app.log.warn({ err: error }, 'change signal interrupted; streams catch up by reading');
+    },
+  });
+  app.addHook('onClose', () => changeSignal.close());
   const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({
     tasks,
     accounts,
+    changes,
+    changeSignal,
     clock,
     config: servicesConfig(config),
     rateLimiter,
   });
+  // Streams end first on shutdown (clients resume elsewhere from their cursor), then the rest.
+  app.addHook('preClose', (done) => {
+    services.changes.close();
+    done();
+  });
+  pruneChangesPeriodically(app, services);
 
   registerSecurityHeaders(app, securityHeaders);
   await app.register(cors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    // @fastify/cors allows GET, HEAD and POST by default: a browser on another origin could not
+    // change or delete a task.
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
     // Browsers hide response headers from scripts unless listed; If-Match needs the ETag.
     exposedHeaders: [
       'location',
@@ -203,6 +224,35 @@ export async function buildApp(
     migrationsDir: config.migrationsDir,
   });
   await app.register(restRoutes, { operations: listRestOperations(), services });
+  await app.register(eventStreamRoutes, {
+    streams: listRestEventStreams(),
+    services,
+    limits: {
+      heartbeatMs: config.changeFeed.heartbeatMs,
+      slowClientMs: config.changeFeed.slowClientMs,
+    },
+  });
   await app.register(trpcRoutes, { services, maxBatchSize: config.trpcMaxBatchSize });
   return app;
+}
+
+/** Changes past retention are deleted hourly, in batches, by whichever instances run. */
+function pruneChangesPeriodically(
+  app: FastifyInstance,
+  services: ReturnType<typeof createServices>,
+): void {
+  const batch = 10_000;
+  const prune = async () => {
+    try {
+      while ((await services.changes.prune(batch)) === batch);
+    } catch (error) {
+      app.log.warn({ err: error }, 'pruning old changes failed; the next round retries');
+    }
+  };
+  const timer = setInterval(() => void prune(), 3_600_000);
+  timer.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(timer);
+    done();
+  });
 }

@@ -87,6 +87,13 @@ const environmentSchema = z.object({
   SEED_PASSWORD: z.string().min(8).max(128).optional(),
   STUDIO_PORT: z.coerce.number().int().min(1).max(65535).default(5555),
   WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
+  CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  CHANGE_SIGNAL: z.enum(['notify', 'poll']).default('notify'),
+  CHANGE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(15_000),
+  MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
+  MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  STREAM_SLOW_CLIENT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -208,6 +215,15 @@ const toConfig = (values: Environment) => ({
   studioPort: values.STUDIO_PORT,
   // `pnpm dev`: where the web app's dev server listens.
   webPort: values.WEB_PORT,
+  changeFeed: {
+    retentionMs: values.CHANGES_RETENTION_DAYS * 86_400_000,
+    signal: values.CHANGE_SIGNAL,
+    pollIntervalMs: values.CHANGE_POLL_MS,
+    heartbeatMs: values.STREAM_HEARTBEAT_MS,
+    maxStreamsPerUser: values.MAX_STREAMS_PER_USER,
+    maxStreams: values.MAX_STREAMS,
+    slowClientMs: values.STREAM_SLOW_CLIENT_MS,
+  },
 });
 
 const configSchemas = {
@@ -275,6 +291,7 @@ export function servicesConfig(config: AppConfig): ServicesConfig {
     },
     taskQuotaPerUser: config.taskQuotaPerUser,
     maxSessionsPerUser: config.maxSessionsPerUser,
+    changeFeed: config.changeFeed,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     sessionCacheMs: config.sessionCacheMs,
     accessTokens: {

@@ -20,6 +20,8 @@ async function main(): Promise<void> {
     ...(database.servedByPglite && {
       dbPoolSize: embeddedClientOptions.poolSize,
       dbPreparedStatements: embeddedClientOptions.preparedStatements,
+      // PGlite's one session cannot hold a LISTEN for this process alone.
+      changeFeed: { ...config.changeFeed, signal: 'poll' as const },
     }),
   });
   if (database.source === 'embedded') {

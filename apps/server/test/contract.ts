@@ -33,10 +33,13 @@ function validatorFor(schema: Schema): ValidateFunction {
   return validate;
 }
 
-const routes = Object.entries(document.paths ?? {}).map(([template, item]) => ({
-  pattern: new RegExp(`^${template.replace(/\{\w+\}/g, '[^/]+')}$`),
-  operations: item as Record<string, DocumentedOperation>,
-}));
+// Literal paths first, as the router matches them: `/tasks/changes` is not `/tasks/{id}`.
+const routes = Object.entries(document.paths ?? {})
+  .sort(([a], [b]) => Number(a.includes('{')) - Number(b.includes('{')))
+  .map(([template, item]) => ({
+    pattern: new RegExp(`^${template.replace(/\{\w+\}/g, '[^/]+')}$`),
+    operations: item as Record<string, DocumentedOperation>,
+  }));
 
 const problemSchema = { $ref: '#/components/schemas/Problem' };
 

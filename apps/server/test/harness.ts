@@ -1,6 +1,7 @@
 import type { AppRouter } from '@tasks/api';
 import { createDatabaseClient, type PrismaClient } from '@tasks/db';
-import { createTestDatabase } from '@tasks/db/testing';
+import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
+import type { Clock } from '@tasks/api';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import type { FastifyInstance } from 'fastify';
 import superjson from 'superjson';
@@ -26,6 +27,8 @@ export interface TestServer {
   baseUrl: string;
   /** Direct access to the server's database, for arranging and checking state. */
   db: PrismaClient;
+  /** The isolated database, to start another instance on (`TestServerOptions.database`). */
+  database: TestDatabase;
   /** Real HTTP against the listening server; JSON bodies are serialised for you. */
   request(
     path: string,
@@ -112,6 +115,10 @@ export async function signUpWith(request: DocumentedRequest): Promise<SignedUpUs
 }
 
 export interface TestServerOptions {
+  /** Another server's database, to run a second instance on (it stays the first's to drop). */
+  database?: TestDatabase;
+  /** Where the app reads the time (tokens, sessions, the change feed's retention). */
+  clock?: Clock;
   /**
    * The URL the app connects to, given its database's: e.g. through a fault-injecting proxy.
    * The test's own `db` client always connects directly.
@@ -125,16 +132,19 @@ export interface TestServerOptions {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  { appDatabaseUrl = (url) => url }: TestServerOptions = {},
+  { appDatabaseUrl = (url) => url, database: shared, clock }: TestServerOptions = {},
 ): Promise<TestServer> {
-  const database = await createTestDatabase();
+  const database = shared ?? (await createTestDatabase());
   const config = loadConfig({
     ...testEnv,
     ...database.serverEnv,
     ...env,
     DATABASE_URL: database.url,
   });
-  const app = await buildApp({ ...config, databaseUrl: await appDatabaseUrl(database.url) });
+  const app = await buildApp(
+    { ...config, databaseUrl: await appDatabaseUrl(database.url) },
+    { ...(clock && { clock }) },
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const db = createDatabaseClient({ url: database.url, poolSize: database.poolSize });
   const address = app.server.address();
@@ -146,13 +156,14 @@ export async function startTestServer(
     app,
     baseUrl,
     db,
+    database,
     request,
     trpc: (token) => trpcClient(baseUrl, token),
     signUp: () => signUpWith(request),
     async close() {
       await db.$disconnect();
       await app.close();
-      await database.drop();
+      if (!shared) await database.drop();
     },
   };
 }

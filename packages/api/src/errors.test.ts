@@ -46,8 +46,10 @@ describe('toApiError', () => {
     });
   });
 
-  it('gives tRPC the same HTTP status as the catalogue for every code', () => {
+  it('gives tRPC the same HTTP status as the catalogue for every code tRPC has one for', () => {
     for (const [code, { status }] of Object.entries(errorCatalogue)) {
+      // tRPC has no code for 410: the server answers a lone call with the catalogue's status.
+      if (status === 410) continue;
       expect(getHTTPStatusCodeFromError(new ApiError(code as keyof typeof errorCatalogue))).toBe(
         status,
       );

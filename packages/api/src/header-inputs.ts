@@ -55,3 +55,17 @@ export const idempotencyKey: HeaderInput = {
   // The input schema validates it like any other field.
   parse: (value) => value,
 };
+
+/**
+ * `Last-Event-ID` becomes `lastEventId`: where a reconnecting event stream resumes (browsers'
+ * EventSource sends the last `id:` it saw by itself).
+ */
+export const lastEventId: HeaderInput = {
+  header: 'Last-Event-ID',
+  field: 'lastEventId',
+  error: 'CHANGES_EXPIRED',
+  description:
+    'The `id:` of the last event received: the stream resumes after it (410 when it is older than the changes kept)',
+  schema: { type: 'string', maxLength: 200 },
+  parse: (value) => value,
+};

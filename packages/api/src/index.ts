@@ -24,7 +24,13 @@ export {
   type ErrorCode,
   type FieldError,
 } from './errors.js';
-export { listRestOperations, type RestOperation } from './rest.js';
+export {
+  listRestEventStreams,
+  listRestOperations,
+  type RestEventStream,
+  type RestOperation,
+} from './rest.js';
+export { isTrackedEvent } from './tracked.js';
 export type { HeaderInput } from './header-inputs.js';
 export { createOpenApiDocument } from './openapi.js';
 export { rememberRequestId, type ApiMeta } from './trpc.js';

@@ -2,7 +2,13 @@ import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 import { problemSchema } from './problem.js';
 import type { HeaderInput } from './header-inputs.js';
-import { listRestOperations, type RestOperation } from './rest.js';
+import { z } from 'zod';
+import {
+  listRestEventStreams,
+  listRestOperations,
+  type RestEventStream,
+  type RestOperation,
+} from './rest.js';
 import { appRouter } from './root.js';
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
@@ -120,6 +126,9 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
       ...errorResponses(operation.errors),
     };
   }
+  for (const stream of listRestEventStreams()) {
+    document.paths = { ...document.paths, [stream.path]: { get: describeEventStream(stream) } };
+  }
   document.tags = document.tags?.map((tag) => ({ ...tag, description: tagDescriptions[tag.name] }));
   // trpc-to-openapi's own error schemas are replaced by Problem above.
   const schemas = document.components?.schemas ?? {};
@@ -127,4 +136,49 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
     if (name.startsWith('error.')) Reflect.deleteProperty(schemas, name);
   }
   return document;
+}
+
+/** An event stream's operation: its query and header inputs, and `text/event-stream`. */
+function describeEventStream(stream: RestEventStream): Record<string, unknown> {
+  const shape =
+    (stream.inputSchema?._zod.def as { shape?: Record<string, z.core.$ZodType> } | undefined)
+      ?.shape ?? {};
+  const headerFields = new Set<string>(stream.headerInputs.map(({ field }) => field));
+  const queryParameters = Object.entries(shape)
+    .filter(([name]) => !headerFields.has(name))
+    .map(([name, schema]) => {
+      const jsonSchema: Record<string, unknown> = z.toJSONSchema(schema, { io: 'input' });
+      delete jsonSchema.$schema;
+      return { in: 'query', name, schema: jsonSchema };
+    });
+  const headerParameters = stream.headerInputs.map(({ header, description, schema }) => ({
+    name: header,
+    in: 'header',
+    required: false,
+    description,
+    schema,
+  }));
+  return {
+    operationId: stream.procedurePath.replace('.', '-'),
+    summary: stream.summary,
+    description: stream.description,
+    tags: stream.tags,
+    security: [{ bearerAuth: [] }],
+    parameters: [...queryParameters, ...headerParameters],
+    responses: {
+      '200': {
+        description:
+          'A stream of server-sent events: `id:` the change\u2019s cursor, `event:` its type, `data:` the Change as JSON (`#/components/schemas/Change`)',
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              examples: ['id: MTIz\nevent: task.created\ndata: {...}\n\n'],
+            },
+          },
+        },
+      },
+      ...errorResponses(stream.errors),
+    },
+  };
 }

@@ -151,3 +151,61 @@ export function listRestOperations(router: OpenApiRouter = appRouter): RestOpera
   });
   return operations;
 }
+
+/**
+ * A subscription served on REST as server-sent events (`meta.eventStream`): a `GET` whose items
+ * are the subscription's tracked items.
+ */
+export interface RestEventStream {
+  path: `/${string}`;
+  procedurePath: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  /**
+   * Runs the subscription for one request: its middleware and input validation, and whatever it
+   * checks before streaming, fail here (as problem+json), before the stream starts.
+   */
+  open: (ctx: Context, input: unknown, signal: AbortSignal) => Promise<AsyncIterable<unknown>>;
+  headerInputs: HeaderInput[];
+  errors: ErrorCode[];
+  parseQuery(query: Record<string, string | string[] | undefined>): Record<string, unknown>;
+  /** The query parameters, for the OpenAPI document. */
+  inputSchema: z.core.$ZodType | undefined;
+}
+
+export function listRestEventStreams(router: OpenApiRouter = appRouter): RestEventStream[] {
+  return Object.entries(router._def.procedures as Record<string, AnyTRPCProcedure>).flatMap(
+    ([path, procedure]) => {
+      const meta = procedure._def.meta as ApiMeta | undefined;
+      if (procedure._def.type !== 'subscription' || !meta?.eventStream) return [];
+      const [inputSchema] = procedure._def.inputs as z.core.$ZodType[];
+      const headerInputs = meta.headerInputs ?? [];
+      return [
+        {
+          ...meta.eventStream,
+          procedurePath: path,
+          open: (ctx: Context, input: unknown, signal: AbortSignal) =>
+            procedure({
+              ctx,
+              getRawInput: async () => input,
+              path,
+              type: 'subscription',
+              signal,
+              batchIndex: 0,
+            }) as Promise<AsyncIterable<unknown>>,
+          headerInputs,
+          errors: [
+            ...new Set([
+              ...(meta.errors ?? []),
+              ...headerInputs.map(({ error }) => error),
+              ...standardErrors('GET', true, inputSchema !== undefined),
+            ]),
+          ],
+          parseQuery: createQueryParser(inputSchema),
+          inputSchema,
+        },
+      ];
+    },
+  );
+}

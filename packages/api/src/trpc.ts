@@ -22,6 +22,17 @@ export type ApiMeta = OpenApiMeta<{
   /** Input fields REST clients send as headers (`If-Match`, `Idempotency-Key`). */
   headerInputs?: HeaderInput[];
   errors?: ErrorCode[];
+  /**
+   * A subscription's REST door: a `GET` of `path` answered with server-sent events, one per item
+   * (`id:` its tracked id, `event:` its `type`, `data:` its JSON). trpc-to-openapi documents no
+   * subscription, so this sits beside `openapi`.
+   */
+  eventStream?: {
+    path: `/${string}`;
+    tags: string[];
+    summary: string;
+    description: string;
+  };
 }>;
 
 /** Request ids of errors raised before any context existed (see `rememberRequestId`). */
@@ -41,6 +52,12 @@ const t = initTRPC
   .meta<ApiMeta>()
   .create({
     transformer: superjson,
+    // Subscriptions over SSE: a ping well inside common proxy idle timeouts, and clients that
+    // reconnect (resuming from their last tracked id) when nothing arrives for longer.
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 20_000 },
+    },
     // Same code, status and field errors as the REST problem body; never a stack trace.
     errorFormatter({ shape, error, ctx }) {
       const apiError = toApiError(error);

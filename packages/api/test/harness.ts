@@ -63,10 +63,11 @@ export async function createApiHarness({
     preparedStatements: database.preparedStatements,
     onQuery,
   });
-  const { prisma: db, tasks, accounts } = connection;
+  const { prisma: db, tasks, accounts, changes } = connection;
   const services = createServices({
     tasks,
     accounts,
+    changes,
     clock: clock ?? { now: () => new Date() },
     config: {
       bcryptCost: 4,
@@ -82,6 +83,12 @@ export async function createApiHarness({
       },
       taskQuotaPerUser: 10_000,
       maxSessionsPerUser: 100,
+      changeFeed: {
+        retentionMs: 7 * 86_400_000,
+        heartbeatMs: 100,
+        maxStreamsPerUser: 5,
+        maxStreams: 100,
+      },
     },
   });
   const caller = (authorization?: string, { batched = false } = {}) =>

@@ -40,6 +40,7 @@ describe('OpenAPI document', () => {
       'GET /tasks/{id}': ['200'],
       'PATCH /tasks/{id}': ['200'],
       'DELETE /tasks/{id}': ['204'],
+      'GET /tasks/changes': ['200'],
     });
   });
 
@@ -88,9 +89,12 @@ describe('OpenAPI document', () => {
       for (const [property, field] of Object.entries(
         (schema as { properties?: Record<string, Record<string, unknown>> }).properties ?? {},
       )) {
-        const speaksForItself = ['examples', 'enum', 'const', '$ref', 'items'].some(
-          (key) => key in field,
-        );
+        const isReference = (member: Record<string, unknown>) =>
+          '$ref' in member || member.type === 'null';
+        const speaksForItself =
+          ['examples', 'enum', 'const', '$ref', 'items'].some((key) => key in field) ||
+          (Array.isArray(field.anyOf) &&
+            (field.anyOf as Record<string, unknown>[]).every(isReference));
         expect(speaksForItself, `${name}.${property} has an example`).toBe(true);
       }
     }

@@ -1,5 +1,13 @@
 import type { AppRouter, ErrorCode, RouterInputs, RouterOutputs } from '@tasks/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { refreshLink, type AccessTokenContext } from './refresh-link.js';
 
@@ -32,27 +40,50 @@ export function isTasksClientError(error: unknown): error is TasksClientError {
   return error instanceof TRPCClientError;
 }
 
-/** Typed client of the Tasks API over `/trpc`: superjson (Dates stay Dates), batched requests. */
+/**
+ * Typed client of the Tasks API over `/trpc`: superjson (Dates stay Dates), batched requests, and
+ * subscriptions (`tasks.onChange`) over server-sent events that resume from the last event after
+ * a drop. The access token travels in the `Authorization` header on both, never in a URL: the
+ * browser's own EventSource cannot send headers, this one (the `eventsource` package) can.
+ */
 export function createTasksClient({
   url,
   getAccessToken,
   refresh,
   onUnauthorized,
 }: TasksClientOptions): TasksClient {
+  const authorization = (token: string | null): Record<string, string> =>
+    token === null ? {} : { authorization: `Bearer ${token}` };
   return createTRPCClient<AppRouter>({
     links: [
       refreshLink({ refresh, onUnauthorized }),
-      httpBatchLink({
-        url,
-        transformer: superjson,
-        async headers({ opList }) {
-          // A batch holding a retry goes out with the refreshed token the retry carries.
-          const retried = opList
-            .map((op) => (op.context as AccessTokenContext).accessToken)
-            .find((token) => token !== undefined);
-          const token = retried ?? (await getAccessToken());
-          return token === null ? {} : { authorization: `Bearer ${token}` };
-        },
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url,
+          transformer: superjson,
+          EventSource,
+          // Asked again at every (re)connection, so a refreshed token is used from then on.
+          eventSourceOptions: async ({ op }) => {
+            const token =
+              (op.context as AccessTokenContext).accessToken ?? (await getAccessToken());
+            return {
+              fetch: (input, init) =>
+                fetch(input, { ...init, headers: { ...init.headers, ...authorization(token) } }),
+            };
+          },
+        }),
+        false: httpBatchLink({
+          url,
+          transformer: superjson,
+          async headers({ opList }) {
+            // A batch holding a retry goes out with the refreshed token the retry carries.
+            const retried = opList
+              .map((op) => (op.context as AccessTokenContext).accessToken)
+              .find((token) => token !== undefined);
+            return authorization(retried ?? (await getAccessToken()));
+          },
+        }),
       }),
     ],
   });

@@ -95,6 +95,34 @@ describe('createTasksClient', () => {
   });
 });
 
+describe('tasks.onChange', () => {
+  it('follows changes live over server-sent events, with the token in a header and Dates', async () => {
+    const user = await server.signUp();
+    const client = clientFor({ getAccessToken: () => user.token });
+    const { nextCursor } = await client.tasks.changes.query({});
+    const received: { type: string; occurredAt: Date; title: string | undefined }[] = [];
+    const subscription = client.tasks.onChange.subscribe(
+      { lastEventId: nextCursor },
+      {
+        onData: ({ data }) =>
+          received.push({ type: data.type, occurredAt: data.occurredAt, title: data.task?.title }),
+      },
+    );
+    try {
+      const task = await client.tasks.create.mutate({ title: 'Live' });
+      await client.tasks.delete.mutate({ id: task.id });
+      await expect.poll(() => received.length, { timeout: 5_000 }).toBe(2);
+      expect(received.map(({ type, title }) => [type, title])).toEqual([
+        ['task.created', 'Live'],
+        ['task.deleted', undefined],
+      ]);
+      expect(received[0]?.occurredAt).toBeInstanceOf(Date);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+});
+
 describe('token refresh', () => {
   it('refreshes once on a 401 and retries the call with the new token', async () => {
     const user = await server.signUp();

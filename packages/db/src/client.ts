@@ -2,7 +2,14 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.js';
 import { AccountRepository } from './account-repository.js';
-import { TaskRepository, type SentStatement } from './task-repository.js';
+import { ChangeRepository } from './change-repository.js';
+import {
+  createPollingChangeSignal,
+  createPostgresChangeSignal,
+  type ChangeSignalSource,
+} from './change-signals.js';
+import { StatementRunner, type SentStatement } from './statements.js';
+import { TaskRepository } from './task-repository.js';
 
 export interface DatabaseClientOptions {
   /** PostgreSQL connection string, e.g. `postgresql://user@host:5432/db`. */
@@ -30,11 +37,11 @@ export interface DatabaseClientOptions {
   maxWaiting?: number;
   /**
    * Prepare the hand-written statements once per connection (default); see
-   * `TaskRepositoryOptions.prepared` for where not to.
+   * `StatementOptions.prepared` for where not to.
    */
   preparedStatements?: boolean;
   /**
-   * Receives every SQL statement sent, by Prisma or by `TaskRepository`, with its parameters
+   * Receives every SQL statement sent, by Prisma or by a repository, with its parameters
    * (for tools that inspect plans).
    */
   onQuery?: (statement: SentStatement) => void;
@@ -137,6 +144,17 @@ function createPrismaClient(adapter: PrismaPg, onQuery: DatabaseClientOptions['o
 export interface Database {
   prisma: PrismaClient;
   tasks: TaskRepository;
+  /** The change feed of task writes. */
+  changes: ChangeRepository;
+  /**
+   * How instances on this database tell each other about new changes: LISTEN/NOTIFY, or polling
+   * every `pollIntervalMs` where LISTEN is not available (the embedded PGlite).
+   */
+  createChangeSignal(options: {
+    kind: 'notify' | 'poll';
+    pollIntervalMs: number;
+    onError: (error: unknown) => void;
+  }): ChangeSignalSource;
   accounts: AccountRepository;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
@@ -171,15 +189,21 @@ export function createDatabase({
   );
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const prisma = createPrismaClient(adapter, onQuery);
-  const tasks = new TaskRepository(pool, prisma, { prepared: preparedStatements, onQuery });
+  const sql = new StatementRunner(pool, { prepared: preparedStatements, onQuery });
+  const changes = new ChangeRepository(sql);
   return {
     prisma,
-    tasks,
+    tasks: new TaskRepository(sql, prisma),
+    changes,
+    createChangeSignal: ({ kind, pollIntervalMs, onError }) =>
+      kind === 'notify'
+        ? createPostgresChangeSignal({ url, pool, onError })
+        : createPollingChangeSignal({ changes, intervalMs: pollIntervalMs, onError }),
     accounts: new AccountRepository(prisma),
     // Through the pool and statement kind the repositories use, so a database that cannot
     // serve them (a PGlite session shared with another process's named statements) is unready.
     async ping() {
-      await pool.query(preparedStatements ? { name: 'ping', text: 'SELECT 1' } : 'SELECT 1');
+      await sql.query({ name: 'ping', text: 'SELECT 1' }, []);
     },
     async close() {
       // The adapter ends the pool only if Prisma itself ever connected.

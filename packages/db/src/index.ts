@@ -11,14 +11,24 @@ export {
   type IdempotencyRecord,
   type IdempotentCreate,
   type NewTask,
-  type SentStatement,
   type SortOrder,
+  type ConditionalWrite,
   type TaskChanges,
+  type WriteOptions,
   type TaskListQuery,
   type TaskRecord,
   type TaskSortField,
 } from './task-repository.js';
 export { isUniqueViolation } from './unique-violation.js';
+export { type SentStatement } from './statements.js';
+export {
+  ChangeRepository,
+  changeTypes,
+  type ChangePosition,
+  type ChangeRecord,
+  type ChangeType,
+} from './change-repository.js';
+export { type ChangeSignalSource } from './change-signals.js';
 export {
   resolveDevDatabase,
   defaultDevDataDir,

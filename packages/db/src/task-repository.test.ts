@@ -122,10 +122,17 @@ describe('TaskRepository', () => {
   it("changes nothing for another owner's task or a stale version", async () => {
     const task = await createTask(db.tasks, { ownerId, title: 'Guarded' });
     expect(await db.tasks.updateOwned(task.id, otherOwnerId, { title: 'Stolen' })).toBeNull();
-    expect(await db.tasks.updateOwned(task.id, ownerId, { title: 'Late' }, 2)).toBeNull();
+    expect(
+      await db.tasks.updateOwned(task.id, ownerId, { title: 'Late' }, { expectedVersion: 2 }),
+    ).toBeNull();
     expect(await readWithPrisma(task.id)).toEqual(task);
 
-    const changed = await db.tasks.updateOwned(task.id, ownerId, { title: 'On time' }, 1);
+    const changed = await db.tasks.updateOwned(
+      task.id,
+      ownerId,
+      { title: 'On time' },
+      { expectedVersion: 1 },
+    );
     expect(changed).toMatchObject({ title: 'On time', version: 2 });
   });
 

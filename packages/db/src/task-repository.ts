@@ -1,7 +1,7 @@
-import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { Prisma, PrismaClient, Task } from './generated/prisma/client.js';
 import type { TaskStatus } from './generated/prisma/enums.js';
+import { requestIdSetting, type Statement, type StatementRunner } from './statements.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /**
@@ -47,7 +47,7 @@ export const taskRecordSelect = Object.fromEntries(
 ) as Record<TaskColumn, true>;
 
 /** A task as stored in JSON (an idempotent create's first answer), typed back. */
-function decodeStoredTask(stored: unknown): TaskRecord {
+export function decodeStoredTask(stored: unknown): TaskRecord {
   const fields = stored as Record<TaskColumn, unknown>;
   return Object.fromEntries(
     columnNames.map((column) => [
@@ -75,12 +75,6 @@ export interface TaskListQuery {
   after?: { key: string | Date; id: string } | undefined;
   /** Rows to return at most. */
   limit: number;
-}
-
-/** A statement as sent, for whoever inspects them (`DatabaseClientOptions.onQuery`). */
-export interface SentStatement {
-  sql: string;
-  params: unknown[];
 }
 
 const sortColumns: Record<TaskSortField, string> = {
@@ -135,12 +129,6 @@ function listStatement({ ownerId, sort, order, statuses, contains, after, limit 
   return { statement, values };
 }
 
-interface Statement {
-  /** The prepared statement's name on each connection, when statements are prepared. */
-  name: string | undefined;
-  text: string;
-}
-
 const statements = {
   findOwned: {
     name: 'task_find_owned',
@@ -156,7 +144,9 @@ const statements = {
   },
   deleteOwned: {
     name: 'task_delete_owned',
-    text: `DELETE FROM "Task" WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)`,
+    text: `DELETE FROM "Task"
+           WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)
+             AND ${requestIdSetting('$4')} IS NOT NULL`,
   },
 } satisfies Record<string, Statement>;
 
@@ -177,38 +167,38 @@ function createStatement(columns: readonly WritableColumn[]): Statement {
   return {
     name: `task_create(${columns.join(',')})`,
     text: `WITH owner AS (
-             SELECT id FROM "User" WHERE id = $2 AND "taskCount" < $3 FOR UPDATE
+             SELECT id, ${requestIdSetting('$4')} FROM "User"
+             WHERE id = $2 AND "taskCount" < $3 FOR UPDATE
            )
            INSERT INTO "Task" (id, "ownerId", ${columns.map(quoted).join(', ')}, "updatedAt")
-           SELECT $1, owner.id, ${typedParameters(columns, 4).join(', ')}, now() FROM owner
+           SELECT $1, owner.id, ${typedParameters(columns, 5).join(', ')}, now() FROM owner
            RETURNING ${returnedColumns}`,
   };
 }
 
 /** An UPDATE of the given columns that bumps the version, when `$3` (if given) still matches it. */
 function updateStatement(columns: readonly WritableColumn[]): Statement {
-  const assignments = typedParameters(columns, 4).map(
+  const assignments = typedParameters(columns, 5).map(
     (parameter, index) => `${quoted(columns[index] ?? '')} = ${parameter}`,
   );
   return {
     name: `task_update_owned(${columns.join(',')})`,
     text: `UPDATE "Task" SET ${[...assignments, 'version = version + 1', '"updatedAt" = now()'].join(', ')}
            WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)
+             AND ${requestIdSetting('$4')} IS NOT NULL
            RETURNING ${returnedColumns}`,
   };
 }
 
-export interface TaskRepositoryOptions {
-  /**
-   * Prepare each statement once per connection (named statements), so PostgreSQL parses and
-   * plans it once instead of on every query. Switch it off where a connection is not one server
-   * session: the embedded PGlite (every connection shares its one session, so a name prepared on
-   * one already exists on the next) and PgBouncer in transaction mode before 1.21 or without
-   * `max_prepared_statements`.
-   */
-  prepared: boolean;
-  /** Called with each statement before it is sent. */
-  onQuery?: ((statement: SentStatement) => void) | undefined;
+/** What every write may say about itself. */
+export interface WriteOptions {
+  /** The request that makes the write, recorded with its change in the feed. */
+  requestId?: string | undefined;
+}
+
+/** A change or a deletion, applied only while the task is still at `expectedVersion`, if given. */
+export interface ConditionalWrite extends WriteOptions {
+  expectedVersion?: number | undefined;
 }
 
 /** What an idempotent create did: see `TaskRepository.createIdempotent`. */
@@ -241,9 +231,8 @@ class QuotaReached extends Error {}
  */
 export class TaskRepository {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly sql: StatementRunner,
     private readonly prisma: PrismaClient,
-    private readonly options: TaskRepositoryOptions,
   ) {}
 
   async findOwned(id: string, ownerId: string): Promise<TaskRecord | null> {
@@ -260,12 +249,16 @@ export class TaskRepository {
   }
 
   /** Creates the task unless its owner already owns `maxOwned` tasks (or is gone): then `null`. */
-  async create(task: NewTask, { maxOwned }: { maxOwned: number }): Promise<TaskRecord | null> {
+  async create(
+    task: NewTask,
+    { maxOwned, requestId }: { maxOwned: number } & WriteOptions,
+  ): Promise<TaskRecord | null> {
     const columns = presentColumns(task);
     return this.first(createStatement(columns), [
       uuidv7(),
       task.ownerId,
       maxOwned,
+      requestId ?? null,
       ...columns.map((column) => task[column]),
     ]);
   }
@@ -277,7 +270,7 @@ export class TaskRepository {
    */
   async createIdempotent(
     task: NewTask,
-    { maxOwned }: { maxOwned: number },
+    { maxOwned, requestId }: { maxOwned: number } & WriteOptions,
     { userId, key, requestHash, responseStatus, notBefore }: IdempotencyRecord,
   ): Promise<IdempotentCreate> {
     const where = { userId_key: { userId, key } };
@@ -286,7 +279,9 @@ export class TaskRepository {
     });
     try {
       const created = await this.prisma.$transaction(async (tx) => {
-        if (!(await lockOwnerWithinQuota(tx, task.ownerId, maxOwned))) throw new QuotaReached();
+        if (!(await lockOwnerWithinQuota(tx, task.ownerId, maxOwned, requestId))) {
+          throw new QuotaReached();
+        }
         const record = await tx.task.create({ data: task, select: taskRecordSelect });
         await tx.idempotencyKey.create({
           data: {
@@ -321,20 +316,30 @@ export class TaskRepository {
     id: string,
     ownerId: string,
     changes: TaskChanges,
-    expectedVersion?: number,
+    { expectedVersion, requestId }: ConditionalWrite = {},
   ): Promise<TaskRecord | null> {
     const columns = presentColumns(changes);
     return this.first(updateStatement(columns), [
       id,
       ownerId,
       expectedVersion ?? null,
+      requestId ?? null,
       ...columns.map((column) => changes[column]),
     ]);
   }
 
   /** Deletes the task; false when none matches (or `expectedVersion` is given and differs). */
-  async deleteOwned(id: string, ownerId: string, expectedVersion?: number): Promise<boolean> {
-    const result = await this.query(statements.deleteOwned, [id, ownerId, expectedVersion ?? null]);
+  async deleteOwned(
+    id: string,
+    ownerId: string,
+    { expectedVersion, requestId }: ConditionalWrite = {},
+  ): Promise<boolean> {
+    const result = await this.sql.query(statements.deleteOwned, [
+      id,
+      ownerId,
+      expectedVersion ?? null,
+      requestId ?? null,
+    ]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -359,17 +364,8 @@ export class TaskRepository {
     return row ?? null;
   }
 
-  private async send(statement: Statement, values: unknown[]): Promise<TaskRecord[]> {
-    return (await this.query(statement, values)).rows;
-  }
-
-  private query(statement: Statement, values: unknown[]): Promise<pg.QueryResult<TaskRecord>> {
-    this.options.onQuery?.({ sql: statement.text, params: values });
-    return this.pool.query<TaskRecord>(
-      this.options.prepared && statement.name !== undefined
-        ? { name: statement.name, text: statement.text, values }
-        : { text: statement.text, values },
-    );
+  private send(statement: Statement, values: unknown[]): Promise<TaskRecord[]> {
+    return this.sql.rows<TaskRecord>(statement, values);
   }
 }
 
@@ -381,8 +377,11 @@ async function lockOwnerWithinQuota(
   tx: Prisma.TransactionClient,
   ownerId: string,
   maxOwned: number,
+  requestId: string | undefined,
 ): Promise<boolean> {
+  // The request id rides along for the change the task's insert records (see `requestIdSetting`).
   const rows = await tx.$queryRaw<unknown[]>`
-    SELECT 1 FROM "User" WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
+    SELECT set_config('tasks.request_id', ${requestId ?? ''}, true) FROM "User"
+    WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
   return rows.length > 0;
 }

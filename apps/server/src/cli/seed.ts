@@ -61,10 +61,12 @@ try {
 async function ensureDemoUser({
   tasks,
   accounts,
+  changes,
 }: Database): Promise<{ userId: string; isNew: boolean }> {
   const services = createServices({
     tasks,
     accounts,
+    changes,
     clock: systemClock,
     config: servicesConfig(config),
   });

@@ -45,7 +45,10 @@ function headerValue(request: FastifyRequest, header: string): string | undefine
 }
 
 /** Input fields REST carries in headers; the same fields in the body or query are ignored. */
-function inputsFromHeaders(operation: RestOperation, request: FastifyRequest) {
+export function inputsFromHeaders(
+  operation: Pick<RestOperation, 'headerInputs'>,
+  request: FastifyRequest,
+) {
   const inputs: Record<string, unknown> = {};
   for (const { header, field, parse } of operation.headerInputs) {
     const value = headerValue(request, header);
@@ -54,7 +57,10 @@ function inputsFromHeaders(operation: RestOperation, request: FastifyRequest) {
   return inputs;
 }
 
-function withoutHeaderFields(operation: RestOperation, values: Record<string, unknown>) {
+export function withoutHeaderFields(
+  operation: Pick<RestOperation, 'headerInputs'>,
+  values: Record<string, unknown>,
+) {
   // Most operations take nothing from headers: no copy on their hot path.
   if (operation.headerInputs.length === 0) return values;
   const headerFields = new Set<string>(operation.headerInputs.map(({ field }) => field));

@@ -72,10 +72,17 @@ export async function trpcRoutes(
         if (!ctx) rememberRequestId(error, request.id);
       },
       // tRPC leaves the media type of an error it raises itself to the platform (text/plain).
-      responseMeta: ({ errors }) => {
-        const waits = errors.map((error) => toApiError(error).retryAfterSeconds ?? 0);
+      responseMeta: ({ errors, info, type }) => {
+        // A subscription's stream keeps tRPC's own media type (text/event-stream).
+        if (type === 'subscription' && errors.length === 0) return {};
+        const failures = errors.map(toApiError);
+        const waits = failures.map((failure) => failure.retryAfterSeconds ?? 0);
         const retryAfter = Math.max(0, ...waits);
+        const [only] = failures;
         return {
+          // A lone failed call answers with its catalogue status, also where tRPC has no code
+          // for it (410 CHANGES_EXPIRED).
+          ...(only && info?.calls.length === 1 && { status: only.status }),
           headers: {
             'content-type': 'application/json',
             ...(retryAfter > 0 && { 'retry-after': String(retryAfter) }),

@@ -8,7 +8,9 @@ import {
   taskPageOutput,
   updateTaskInput,
 } from '../schemas/task.js';
-import { idempotencyKey, ifMatch } from '../header-inputs.js';
+import { tracked } from '@trpc/server';
+import { changePageOutput, followChangesInput, listChangesInput } from '../schemas/change.js';
+import { idempotencyKey, ifMatch, lastEventId } from '../header-inputs.js';
 import { protectedProcedure, router } from '../trpc.js';
 
 const tags = ['tasks'];
@@ -35,7 +37,9 @@ export const tasksRouter = router({
     })
     .input(createTaskInput)
     .output(taskOutput)
-    .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.userId, input)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.tasks.create(ctx.userId, input, { requestId: ctx.requestId }),
+    ),
 
   list: protectedProcedure
     .meta({
@@ -85,7 +89,9 @@ export const tasksRouter = router({
     })
     .input(updateTaskInput)
     .output(taskOutput)
-    .mutation(({ ctx, input }) => ctx.services.tasks.update(ctx.userId, input)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.tasks.update(ctx.userId, input, { requestId: ctx.requestId }),
+    ),
 
   delete: protectedProcedure
     .meta({
@@ -103,5 +109,58 @@ export const tasksRouter = router({
     })
     .input(deleteTaskInput)
     .output(z.void())
-    .mutation(({ ctx, input }) => ctx.services.tasks.delete(ctx.userId, input)),
+    .mutation(({ ctx, input }) =>
+      ctx.services.tasks.delete(ctx.userId, input, { requestId: ctx.requestId }),
+    ),
+
+  changes: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/tasks/changes',
+        tags,
+        summary: 'Changes to your tasks',
+        description:
+          'Creates, updates and deletes of your tasks after a cursor, oldest first. Without `since`: no changes and the current cursor, so take a cursor, list the tasks, then apply the changes after it. Changes are kept `CHANGES_RETENTION_DAYS` (7 by default); an older cursor is 410.',
+      },
+      success: {
+        status: 200,
+        description: 'The changes after the cursor and the cursor after them',
+      },
+      errors: ['CHANGES_EXPIRED'],
+    })
+    .input(listChangesInput)
+    .output(changePageOutput)
+    .query(({ ctx, input }) => ctx.services.changes.page(ctx.userId, input)),
+
+  onChange: protectedProcedure
+    .meta({
+      eventStream: {
+        path: '/tasks/events',
+        tags,
+        summary: 'Follow changes to your tasks live',
+        description:
+          'Server-sent events: one per change (`id:` its cursor, `event:` its type, `data:` the Change), from `Last-Event-ID` or `since` (else from now on), and a comment at least every 15 s. The stream ends when the access token expires or its session is revoked (an `error` event says so): reconnect with a fresh token and the last id. Send the token in `Authorization`, never in the URL.',
+      },
+      headerInputs: [lastEventId],
+      errors: ['CHANGES_EXPIRED', 'TOO_MANY_STREAMS'],
+    })
+    .input(followChangesInput)
+    .subscription(({ ctx, input, signal }) => {
+      const changes = ctx.services.changes.follow({
+        userId: ctx.userId,
+        since: input.lastEventId ?? input.since,
+        sinceField: input.lastEventId ? 'lastEventId' : 'since',
+        stillAuthorized: () =>
+          ctx.services.auth.authenticate(ctx.authorization).then(
+            () => true,
+            () => false,
+          ),
+        signal,
+        log: ctx.log,
+      });
+      return (async function* () {
+        for await (const change of changes) yield tracked(change.id, change);
+      })();
+    }),
 });

@@ -1,10 +1,16 @@
-import type { AccountRepository, TaskRepository } from '@tasks/db';
+import type { AccountRepository, ChangeRepository, TaskRepository } from '@tasks/db';
 import type { Clock } from '../clock.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
 import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-throttle.js';
 import { createPasswordHasher, type PasswordHashingLimits } from '../security/passwords.js';
 import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.js';
 import { AuthService } from './auth-service.js';
+import {
+  ChangeFeed,
+  createLocalChangeSignal,
+  type ChangeFeedConfig,
+  type ChangeSignal,
+} from './change-feed.js';
 import { TaskService } from './task-service.js';
 
 export interface ServicesConfig {
@@ -20,12 +26,16 @@ export interface ServicesConfig {
   maxSessionsPerUser: number;
   /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
   sessionCacheMs?: number;
+  changeFeed: ChangeFeedConfig;
 }
 
 export interface ServiceDependencies {
   /** Every task query, and every account, session and refresh-token query (`createDatabase`). */
   tasks: TaskRepository;
   accounts: AccountRepository;
+  changes: ChangeRepository;
+  /** How instances tell each other about new changes; default: this process only. */
+  changeSignal?: ChangeSignal;
   clock: Clock;
   config: ServicesConfig;
   /** Where attempt budgets are counted; default: this process's memory. */
@@ -35,6 +45,7 @@ export interface ServiceDependencies {
 export interface Services {
   auth: AuthService;
   tasks: TaskService;
+  changes: ChangeFeed;
   throttle: AttemptThrottle;
 }
 
@@ -42,10 +53,13 @@ export interface Services {
 export function createServices({
   tasks,
   accounts,
+  changes,
+  changeSignal = createLocalChangeSignal(),
   clock,
   config,
   rateLimiter = createRateLimiter(),
 }: ServiceDependencies): Services {
+  const feed = new ChangeFeed(changes, clock, config.changeFeed, changeSignal);
   return {
     auth: new AuthService({
       accounts,
@@ -56,7 +70,10 @@ export function createServices({
       sessionCacheMs: config.sessionCacheMs ?? 0,
       maxSessionsPerUser: config.maxSessionsPerUser,
     }),
-    tasks: new TaskService(tasks, clock, config.taskQuotaPerUser),
+    tasks: new TaskService(tasks, clock, config.taskQuotaPerUser, (userId) => {
+      feed.changed(userId);
+    }),
+    changes: feed,
     throttle: new AttemptThrottle(rateLimiter, config.attempts),
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TaskListQuery, TaskRecord, TaskRepository } from '@tasks/db';
+import type { TaskListQuery, TaskRecord, TaskRepository, WriteOptions } from '@tasks/db';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import DataLoader from 'dataloader';
@@ -106,6 +106,8 @@ export class TaskService {
     private readonly clock: Clock,
     /** Tasks one user may own. */
     private readonly maxOwned: number,
+    /** Told after a write of `userId`'s tasks committed (the change feed wakes its readers). */
+    private readonly changed: (userId: string) => void,
   ) {}
 
   /** Shared reads for one request; see `TaskReads`. */
@@ -139,11 +141,13 @@ export class TaskService {
   async create(
     ownerId: string,
     { idempotencyKey, ...input }: CreateTaskInput,
+    { requestId }: WriteOptions = {},
   ): Promise<TaskOutput> {
-    const quota = { maxOwned: this.maxOwned };
+    const quota = { maxOwned: this.maxOwned, requestId };
     if (idempotencyKey === undefined) {
       const task = await this.tasks.create({ ...input, ownerId }, quota);
       if (!task) throw quotaExceeded(this.maxOwned);
+      this.changed(ownerId);
       return task;
     }
     const result = await this.tasks.createIdempotent({ ...input, ownerId }, quota, {
@@ -158,6 +162,9 @@ export class TaskService {
         throw quotaExceeded(this.maxOwned);
       case 'key-reused':
         throw keyReused();
+      case 'created':
+        this.changed(ownerId);
+        return result.task;
       default:
         return result.task;
     }
@@ -175,16 +182,23 @@ export class TaskService {
   async update(
     ownerId: string,
     { id, expectedVersion, ...changes }: UpdateTaskInput,
+    { requestId }: WriteOptions = {},
   ): Promise<TaskOutput> {
-    const task = await this.tasks.updateOwned(id, ownerId, changes, expectedVersion);
+    const task = await this.tasks.updateOwned(id, ownerId, changes, { expectedVersion, requestId });
     if (!task) throw await this.missingOrChanged(ownerId, id, expectedVersion);
+    this.changed(ownerId);
     return task;
   }
 
-  async delete(ownerId: string, { id, expectedVersion }: DeleteTaskInput): Promise<void> {
-    if (!(await this.tasks.deleteOwned(id, ownerId, expectedVersion))) {
+  async delete(
+    ownerId: string,
+    { id, expectedVersion }: DeleteTaskInput,
+    { requestId }: WriteOptions = {},
+  ): Promise<void> {
+    if (!(await this.tasks.deleteOwned(id, ownerId, { expectedVersion, requestId }))) {
       throw await this.missingOrChanged(ownerId, id, expectedVersion);
     }
+    this.changed(ownerId);
   }
 
   /**

@@ -173,6 +173,46 @@ export interface paths {
     patch: operations['tasks-update'];
     trace?: never;
   };
+  '/tasks/changes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Changes to your tasks
+     * @description Creates, updates and deletes of your tasks after a cursor, oldest first. Without `since`: no changes and the current cursor, so take a cursor, list the tasks, then apply the changes after it. Changes are kept `CHANGES_RETENTION_DAYS` (7 by default); an older cursor is 410.
+     */
+    get: operations['tasks-changes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/tasks/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Follow changes to your tasks live
+     * @description Server-sent events: one per change (`id:` its cursor, `event:` its type, `data:` the Change), from `Last-Event-ID` or `since` (else from now on), and a comment at least every 15 s. The stream ends when the access token expires or its session is revoked (an `error` event says so): reconnect with a fresh token and the last id. Send the token in `Authorization`, never in the URL.
+     */
+    get: operations['tasks-onChange'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -249,6 +289,35 @@ export interface components {
        */
       nextCursor: string | null;
     };
+    ChangePage: {
+      items: components['schemas']['Change'][];
+      /**
+       * @description Pass it as `since` for the changes after these
+       * @example MTIzNDU2LjQ1Ni4xNzY0NzcwNDAwMDAw
+       */
+      nextCursor: string;
+    };
+    Change: {
+      /**
+       * @description The change’s cursor: pass it as `since` to read what follows
+       * @example MTIzNDU2LjQ1Ni4xNzY0NzcwNDAwMDAw
+       */
+      id: string;
+      /** @enum {string} */
+      type: 'task.created' | 'task.updated' | 'task.deleted';
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      occurredAt: string;
+      /**
+       * Format: uuid
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      taskId: string;
+      /** @description The task after the change; null once deleted */
+      task: components['schemas']['Task'] | null;
+    };
     /** @description RFC 9457 problem details */
     Problem: {
       /**
@@ -274,12 +343,14 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'EMAIL_TAKEN'
         | 'CONFLICT'
+        | 'CHANGES_EXPIRED'
         | 'PRECONDITION_FAILED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'VALIDATION_FAILED'
         | 'IDEMPOTENCY_KEY_REUSED'
         | 'RATE_LIMITED'
+        | 'TOO_MANY_STREAMS'
         | 'INTERNAL'
         | 'SERVICE_UNAVAILABLE';
       /** @example 6f1c2a8e-3b7d-4c9a-8e5f-1a2b3c4d5e6f */
@@ -1375,6 +1446,170 @@ export interface operations {
         };
       };
       /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'tasks-changes': {
+    parameters: {
+      query?: {
+        since?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The changes after the cursor and the cursor after them */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangePage'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `CHANGES_EXPIRED`: Changes expired */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'tasks-onChange': {
+    parameters: {
+      query?: {
+        since?: string;
+      };
+      header?: {
+        /** @description The `id:` of the last event received: the stream resumes after it (410 when it is older than the changes kept) */
+        'Last-Event-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A stream of server-sent events: `id:` the change’s cursor, `event:` its type, `data:` the Change as JSON (`#/components/schemas/Change`) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/event-stream': string;
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `CHANGES_EXPIRED`: Changes expired */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `TOO_MANY_STREAMS`: Too many open streams; `RATE_LIMITED`: Too many requests */
       429: {
         headers: {
           /** @description Seconds to wait before trying again */

@@ -1,0 +1,311 @@
+/**
+ * The change feed on both doors against real servers: two instances on one PostgreSQL (a change
+ * written through B reaches A's streams), resumption from a cursor after an instance goes away,
+ * isolation between users, the end of a stream when its authorization ends, and the limits.
+ */
+import type { AppRouter } from '@tasks/api';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  openEventStream,
+  type EventStreamReader,
+  type StreamEvent,
+} from './event-stream-reader.js';
+import { startTestServer, type SignedUpUser, type TestServer } from './harness.js';
+
+interface Change {
+  id: string;
+  type: string;
+  taskId: string;
+  task: { title: string; version: number } | null;
+}
+
+const feedEnv = { STREAM_HEARTBEAT_MS: '200', MAX_STREAMS_PER_USER: '3' };
+
+function subscriptionClient(baseUrl: string, token: string): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (operation) => operation.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${baseUrl}/trpc`,
+          transformer: superjson,
+          EventSource,
+          // The token travels in a header: EventSource's fetch is ours to extend.
+          eventSourceOptions: () => ({
+            fetch: (input, init) =>
+              fetch(input, {
+                ...init,
+                headers: { ...init.headers, authorization: `Bearer ${token}` },
+              }),
+          }),
+        }),
+        false: httpBatchLink({
+          url: `${baseUrl}/trpc`,
+          transformer: superjson,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      }),
+    ],
+  });
+}
+
+const bearer = (user: SignedUpUser) => ({ authorization: `Bearer ${user.token}` });
+
+async function currentCursor(server: TestServer, user: SignedUpUser): Promise<string> {
+  const response = await server.request('/tasks/changes', { token: user.token });
+  const page = (await response.json()) as { items: unknown[]; nextCursor: string };
+  expect(page.items).toEqual([]);
+  return page.nextCursor;
+}
+
+function openStream(server: TestServer, user: SignedUpUser, lastEventId?: string) {
+  return openEventStream(`${server.baseUrl}/tasks/events`, {
+    ...bearer(user),
+    ...(lastEventId && { 'last-event-id': lastEventId }),
+  });
+}
+
+/** Create, rename, delete one task through `server`: three changes. */
+async function createUpdateDelete(server: TestServer, user: SignedUpUser, title: string) {
+  const created = await server.request('/tasks', {
+    method: 'POST',
+    token: user.token,
+    body: { title },
+  });
+  const { id } = (await created.json()) as { id: string };
+  await server.request(`/tasks/${id}`, {
+    method: 'PATCH',
+    token: user.token,
+    body: { title: `${title} (renamed)` },
+  });
+  await server.request(`/tasks/${id}`, { method: 'DELETE', token: user.token });
+  return id;
+}
+
+async function nextEvents(stream: EventStreamReader, count: number): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  while (events.length < count) events.push(await stream.next());
+  return events;
+}
+
+describe('two instances on one database', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    a = await startTestServer(feedEnv);
+    b = await startTestServer(feedEnv, { database: a.database });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it("delivers B's create, update and delete in order on A's REST stream and tRPC subscription", async () => {
+    const user = await a.signUp();
+    const cursor = await currentCursor(a, user);
+    const rest = await openStream(a, user, cursor);
+    expect(rest.status).toBe(200);
+    expect(rest.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const viaTrpc: Change[] = [];
+    const subscription = subscriptionClient(a.baseUrl, user.token).tasks.onChange.subscribe(
+      { lastEventId: cursor },
+      { onData: ({ data }) => viaTrpc.push(data as Change) },
+    );
+    try {
+      const taskId = await createUpdateDelete(b, user, 'Seen everywhere');
+
+      const events = await nextEvents(rest, 3);
+      expect(events.map(({ event }) => event)).toEqual([
+        'task.created',
+        'task.updated',
+        'task.deleted',
+      ]);
+      const changes = events.map(({ data }) => data as Change);
+      expect(changes.map(({ taskId: id }) => id)).toEqual([taskId, taskId, taskId]);
+      expect(changes.map(({ task }) => task?.title ?? null)).toEqual([
+        'Seen everywhere',
+        'Seen everywhere (renamed)',
+        null,
+      ]);
+      // Each event's id is its change's cursor.
+      expect(events.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
+
+      await expect.poll(() => viaTrpc.length, { timeout: 5_000 }).toBe(3);
+      expect(viaTrpc.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
+    } finally {
+      subscription.unsubscribe();
+      rest.close();
+    }
+  });
+
+  it('shows a user none of the changes of another, on any door', async () => {
+    const [owner, stranger] = [await a.signUp(), await a.signUp()];
+    const cursor = await currentCursor(a, stranger);
+    const strangerStream = await openStream(a, stranger, cursor);
+    try {
+      await createUpdateDelete(b, owner, 'Private');
+      const page = await a.request(`/tasks/changes?since=${cursor}`, { token: stranger.token });
+      expect(((await page.json()) as { items: unknown[] }).items).toEqual([]);
+      const viaTrpc = await a.trpc(stranger.token).tasks.changes.query({ since: cursor });
+      expect(viaTrpc.items).toEqual([]);
+      // The stranger's stream stays silent (heartbeats aside) while the owner's changes land.
+      await expect(strangerStream.next(1_000)).rejects.toThrow(/no event/);
+      expect(strangerStream.comments).toContain('heartbeat');
+    } finally {
+      strangerStream.close();
+    }
+  });
+});
+
+describe('resuming', () => {
+  it('gets exactly the changes after the last event once its instance is gone', async () => {
+    const a = await startTestServer(feedEnv);
+    const b = await startTestServer(feedEnv, { database: a.database });
+    try {
+      const user = await a.signUp();
+      const stream = await openStream(a, user, await currentCursor(a, user));
+      await b.request('/tasks', { method: 'POST', token: user.token, body: { title: 'Before' } });
+      const last = await stream.next();
+
+      // A shuts down: its streams end with a reconnection hint.
+      await a.app.close();
+      await stream.ended;
+      expect(stream.retries.length).toBeGreaterThanOrEqual(2);
+
+      const taskId = await createUpdateDelete(b, user, 'While away');
+      const resumed = await openStream(b, user, last.id);
+      const events = await nextEvents(resumed, 3);
+      expect(events.map(({ data }) => (data as Change).taskId)).toEqual([taskId, taskId, taskId]);
+      expect(new Set(events.map(({ id }) => id)).size).toBe(3);
+      await expect(resumed.next(500)).rejects.toThrow(/no event/);
+      resumed.close();
+
+      // The same three through the page, from the same cursor.
+      const page = await b.request(`/tasks/changes?since=${last.id ?? ''}`, { token: user.token });
+      const { items } = (await page.json()) as { items: Change[] };
+      expect(items.map(({ id }) => id)).toEqual(events.map(({ id }) => id));
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+});
+
+describe('one instance', () => {
+  let server: TestServer;
+  const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
+  beforeAll(async () => {
+    server = await startTestServer(
+      { ...feedEnv, ACCESS_TOKEN_TTL_SECONDS: '60', TASK_QUOTA_PER_USER: '2' },
+      { clock },
+    );
+  });
+  afterAll(() => server.close());
+
+  it('answers a page without a cursor with the current cursor, and refuses a bad one', async () => {
+    const user = await server.signUp();
+    await currentCursor(server, user);
+    const bad = await server.request('/tasks/changes?since=not-a-cursor', { token: user.token });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ errors: [{ path: 'since', code: 'invalid_cursor' }] });
+  });
+
+  it('records nothing for a write that did not happen', async () => {
+    const user = await server.signUp();
+    const cursor = await currentCursor(server, user);
+    for (const title of ['One', 'Two', 'Over the quota']) {
+      await server.request('/tasks', { method: 'POST', token: user.token, body: { title } });
+    }
+    const page = await server.request(`/tasks/changes?since=${cursor}`, { token: user.token });
+    const { items } = (await page.json()) as { items: Change[] };
+    expect(items.map(({ task }) => task?.title)).toEqual(['One', 'Two']);
+  });
+
+  it('ends the stream with an error event when the session is revoked', async () => {
+    const user = await server.signUp();
+    const stream = await openStream(server, user);
+    await server.request('/auth/logout', {
+      method: 'POST',
+      body: { refreshToken: user.refreshToken },
+    });
+    const ending = await stream.next();
+    expect(ending).toMatchObject({
+      event: 'error',
+      data: { code: 'UNAUTHENTICATED', status: 401 },
+    });
+    await stream.ended;
+  });
+
+  it('ends the stream when the access token expires', async () => {
+    const user = await server.signUp();
+    const stream = await openStream(server, user);
+    clock.offsetMs = 61_000;
+    try {
+      expect(await stream.next()).toMatchObject({
+        event: 'error',
+        data: { code: 'UNAUTHENTICATED' },
+      });
+      await stream.ended;
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('refuses a cursor older than retention with 410 on both doors', async () => {
+    const user = await server.signUp();
+    const cursor = await currentCursor(server, user);
+    clock.offsetMs = 8 * 86_400_000;
+    try {
+      // A token issued at the time the server now reads.
+      const fresh = await server.request('/auth/login', {
+        method: 'POST',
+        body: { email: user.email, password: 'correct horse battery' },
+      });
+      const { accessToken } = (await fresh.json()) as { accessToken: string };
+      const page = await server.request(`/tasks/changes?since=${cursor}`, { token: accessToken });
+      expect(page.status).toBe(410);
+      expect(await page.json()).toMatchObject({ code: 'CHANGES_EXPIRED' });
+      const stream = await openEventStream(`${server.baseUrl}/tasks/events?since=${cursor}`, {
+        authorization: `Bearer ${accessToken}`,
+      });
+      expect(stream.status).toBe(410);
+      stream.close();
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('answers 401 before a stream starts, and caps the streams of one account', async () => {
+    const refused = await openEventStream(`${server.baseUrl}/tasks/events`, {});
+    expect(refused.status).toBe(401);
+    refused.close();
+
+    const user = await server.signUp();
+    const open = await Promise.all([1, 2, 3].map(() => openStream(server, user)));
+    expect(open.map(({ status }) => status)).toEqual([200, 200, 200]);
+    const fourth = await openStream(server, user);
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).not.toBeNull();
+    fourth.close();
+
+    // A closed stream frees its place.
+    open[0]?.close();
+    await expect
+      .poll(async () => {
+        const again = await openStream(server, user);
+        again.close();
+        return again.status;
+      })
+      .toBe(200);
+    for (const stream of open) stream.close();
+  });
+});
