@@ -15,31 +15,33 @@
  * BENCH_BIG_TASKS (tasks of W7's user, 1 000 000), BENCH_PROFILE=1 (each server writes a V8 CPU
  * profile to bench/results/profiles/<server>/).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { spawnServer } from '../apps/server/test/spawn-server.js';
-import { createPasswordHasher } from '../packages/api/src/security/passwords.js';
 import { encodeCursor } from '../packages/api/src/services/task-service.js';
-import {
-  applyMigrations,
-  embeddedClientOptions,
-  startEmbeddedPostgres,
-} from '../packages/db/src/index.js';
+import { applyMigrations } from '../packages/db/src/index.js';
 import { withClient } from '../packages/db/src/with-client.js';
+import {
+  buildProduction,
+  createDatabase,
+  databaseEnv,
+  login,
+  password,
+  repoRoot,
+  resultsPath,
+  seedUser,
+  startApi,
+  startServer,
+  writeResult,
+  type SeededUser,
+  type Server,
+} from './harness.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const resultsDir = path.join(repoRoot, 'bench', 'results');
 const env = process.env;
 const durationSeconds = Number(env.BENCH_DURATION ?? 5);
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const connections = Number(env.BENCH_CONNECTIONS ?? 32);
 const only = env.BENCH_ONLY?.split(',').map((id) => id.trim());
 const profile = env.BENCH_PROFILE === '1';
-const password = 'correct horse battery';
 const jwtSecret = randomBytes(32).toString('base64url');
 const taskCount = 10_000;
 const bigTaskCount = Number(env.BENCH_BIG_TASKS ?? 1_000_000);
@@ -49,80 +51,6 @@ const deepPage = 2_000;
 
 // ---------------------------------------------------------------------------------------------
 // Database
-
-interface BenchDatabase {
-  /** How the table names it. */
-  description: string;
-  url: string;
-  poolSize: number;
-  /** Whether the API may prepare named statements (not on PGlite's shared session). */
-  preparedStatements: boolean;
-  drop(): Promise<void>;
-}
-
-async function createDatabase(): Promise<BenchDatabase> {
-  if (!env.DATABASE_URL) {
-    const embedded = await startEmbeddedPostgres();
-    return {
-      description: 'embedded PGlite (no DATABASE_URL)',
-      url: embedded.url,
-      ...embeddedClientOptions,
-      drop: () => embedded.stop(),
-    };
-  }
-  const adminUrl = env.DATABASE_URL;
-  const name = `tasks_bench_${randomBytes(4).toString('hex')}`;
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    description: `PostgreSQL at ${url.host}`,
-    url: url.toString(),
-    poolSize: 10,
-    preparedStatements: true,
-    drop: () =>
-      withClient(adminUrl, (client) =>
-        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-      ).then(() => undefined),
-  };
-}
-
-interface SeededUser {
-  email: string;
-  /** Up to 1 000 of its task ids, in random order. */
-  taskIds: string[];
-}
-
-/** A user owning `count` tasks, one second apart, statuses in turn. */
-async function seedUser(url: string, email: string, count: number): Promise<SeededUser> {
-  // Hashed exactly as registration hashes it, so both servers accept the same login.
-  const passwordHash = await createPasswordHasher(10, { concurrency: 1, maxQueued: 0 }).hash(
-    password,
-  );
-  return withClient(url, async (client) => {
-    const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO "User" (id, email, "passwordHash", "updatedAt")
-       VALUES (gen_random_uuid(), $1, $2, now()) RETURNING id`,
-      [email, passwordHash],
-    );
-    const userId = rows[0]?.id;
-    if (!userId) throw new Error('seeding the user returned no row');
-    await client.query(
-      `INSERT INTO "Task" (id, "ownerId", title, description, status, "createdAt", "updatedAt")
-       SELECT gen_random_uuid(), $1, 'Task ' || i, CASE WHEN i % 2 = 0 THEN 'Details of ' || i END,
-              (ARRAY['open', 'in_progress', 'done']::"TaskStatus"[])[1 + i % 3],
-              now() - make_interval(secs => i), now() - make_interval(secs => i)
-       FROM generate_series(1, $2::int) AS i`,
-      [userId, count],
-    );
-    await client.query('ANALYZE "Task"');
-    const ids = await client.query<{ id: string }>(
-      'SELECT id FROM "Task" WHERE "ownerId" = $1 ORDER BY random() LIMIT 1000',
-      [userId],
-    );
-    return { email, taskIds: ids.rows.map((row) => row.id) };
-  });
-}
 
 /** The cursor that asks for page `page` of `email`'s default listing (newest first). */
 async function cursorOfPage(url: string, email: string, page: number): Promise<string> {
@@ -143,63 +71,7 @@ async function cursorOfPage(url: string, email: string, page: number): Promise<s
 
 /** With BENCH_PROFILE=1, node writes the server's CPU profile when it exits. */
 const profilerFlags = (server: string) =>
-  profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'profiles', server)}`] : [];
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
-const clockTicksPerSecond = 100;
-
-interface Server {
-  name: string;
-  baseUrl: string;
-  /** CPU time (user + system) the process used so far, in microseconds. */
-  cpuMicros(): Promise<number>;
-  /** Peak resident set size so far (VmHWM), in MiB. */
-  peakRssMiB(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** A server process on a free port, ready; its output is printed when it stops. */
-async function startServer(
-  name: string,
-  options: { cwd: string; args: string[]; env: Record<string, string>; readyPath: string },
-): Promise<Server> {
-  const { env: serverEnv, ...spawnOptions } = options;
-  const server = await spawnServer(serverEnv, spawnOptions);
-  const procFile = (file: string) =>
-    readFile(`/proc/${String(server.pid)}/${file}`, 'utf8').catch(() => '');
-  return {
-    name,
-    baseUrl: server.baseUrl,
-    async cpuMicros() {
-      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-      const fields = (await procFile('stat')).split(') ')[1]?.split(' ') ?? [];
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      return (ticks / clockTicksPerSecond) * 1e6;
-    },
-    async peakRssMiB() {
-      const kib = /VmHWM:\s+(\d+) kB/.exec(await procFile('status'))?.[1];
-      return kib ? Number(kib) / 1024 : NaN;
-    },
-    async stop() {
-      await server.stop();
-      const output = server.output().trim();
-      if (output) console.error(`--- ${name} output ---\n${output}`);
-    },
-  };
-}
-
-async function login(server: Server, email: string): Promise<string> {
-  const response = await fetch(`${server.baseUrl}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  const body = (await response.json()) as { accessToken?: string };
-  if (response.status !== 200 || !body.accessToken) {
-    throw new Error(`${server.name}: login of ${email} answered ${response.status}`);
-  }
-  return body.accessToken;
-}
+  profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsPath('profiles', server)}`] : [];
 
 // ---------------------------------------------------------------------------------------------
 // Workloads: add one by appending to `defineWorkloads`.
@@ -509,21 +381,16 @@ async function main() {
     );
 
     const shared = {
-      DATABASE_URL: database.url,
-      DB_POOL_SIZE: String(database.poolSize),
-      DB_PREPARED_STATEMENTS: String(database.preparedStatements),
+      ...databaseEnv(database),
       JWT_SECRET: jwtSecret,
       JWT_ISSUER: 'tasks-api',
       JWT_AUDIENCE: 'tasks-api',
     };
-    execFileSync('pnpm', ['build'], { cwd: repoRoot, stdio: 'inherit' });
-    const api = await startServer('API', {
-      cwd: path.join(repoRoot, 'apps', 'server'),
-      args: ['--enable-source-maps', ...profilerFlags('api'), 'dist/server.js'],
-      readyPath: '/ready',
-      env: {
+    buildProduction();
+    const api = await startApi(
+      'API',
+      {
         ...shared,
-        NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         BCRYPT_COST: '10',
         RATE_LIMIT_MAX: '1000000',
@@ -535,7 +402,8 @@ async function main() {
         // token the later workloads use.
         MAX_SESSIONS_PER_USER: '10000',
       },
-    });
+      profilerFlags('api'),
+    );
     servers.push(api);
     const baseline = await startServer('baseline', {
       cwd: repoRoot,
@@ -589,8 +457,7 @@ async function main() {
       ...targets(rows),
     ].join('\n');
     console.log(report);
-    await mkdir(resultsDir, { recursive: true });
-    await writeFile(path.join(resultsDir, 'latest.md'), `${report}\n`);
+    await writeResult('latest.md', report);
   } finally {
     for (const server of servers) await server.stop();
     await database.drop();

@@ -20,6 +20,7 @@ import Fastify, {
 import { pino } from 'pino';
 import { servicesConfig, type AppConfig } from './config.js';
 import { boundConnections } from './connections.js';
+import { createRedisChangeSignal } from './redis-change-signal.js';
 import { enableGracefulClose } from './graceful-close.js';
 import { docsRoutes } from './plugins/docs.js';
 import { eventStreamRoutes } from './plugins/event-streams.js';
@@ -164,13 +165,21 @@ export async function buildApp(
   });
   app.addHook('onClose', () => database.close());
   const { tasks, accounts, changes } = database;
-  const changeSignal = database.createChangeSignal({
-    kind: config.changeFeed.signal,
-    pollIntervalMs: config.changeFeed.pollIntervalMs,
-    onError: (error) => {
-      app.log.warn({ err: error }, 'change signal interrupted; streams catch up by reading');
-    },
-  });
+  const onSignalError = (error: unknown) => {
+    app.log.warn({ err: error }, 'change signal interrupted; streams catch up by reading');
+  };
+  const changeSignal =
+    config.changeFeed.signal === 'redis' && config.rateLimit.redisUrl
+      ? createRedisChangeSignal({
+          url: config.rateLimit.redisUrl,
+          channel: `${config.rateLimit.redisKeyPrefix}changes`,
+          onError: onSignalError,
+        })
+      : database.createChangeSignal({
+          kind: config.changeFeed.signal === 'poll' ? 'poll' : 'notify',
+          pollIntervalMs: config.changeFeed.pollIntervalMs,
+          onError: onSignalError,
+        });
   app.addHook('onClose', () => changeSignal.close());
   const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({

@@ -88,7 +88,7 @@ const environmentSchema = z.object({
   STUDIO_PORT: z.coerce.number().int().min(1).max(65535).default(5555),
   WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
-  CHANGE_SIGNAL: z.enum(['notify', 'poll']).default('notify'),
+  CHANGE_SIGNAL: z.enum(['notify', 'poll', 'redis']).default('notify'),
   CHANGE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(15_000),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
@@ -111,6 +111,13 @@ function checkEnvironment(servesRequests: boolean) {
         code: 'custom',
         path: ['DB_QUERY_TIMEOUT_MS'],
         message: 'must be greater than DB_STATEMENT_TIMEOUT_MS',
+      });
+    }
+    if (env.CHANGE_SIGNAL === 'redis' && !env.REDIS_URL) {
+      context.addIssue({
+        code: 'custom',
+        path: ['CHANGE_SIGNAL'],
+        message: 'redis needs REDIS_URL',
       });
     }
     // Node refuses a head timeout longer than the whole request's.

@@ -5,7 +5,7 @@
  * its error table against the catalogue. Both are files and modules: no server is started.
  */
 import { readFileSync } from 'node:fs';
-import { errorCatalogue, errorCodes, listRestOperations } from '@tasks/api';
+import { errorCatalogue, errorCodes, listRestEventStreams, listRestOperations } from '@tasks/api';
 import { describe, expect, it } from 'vitest';
 
 const contractPage = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
@@ -186,12 +186,13 @@ describe('docs/api.md route tables', () => {
   });
 
   it('name the tRPC procedure that serves each route', () => {
-    const procedureByRoute = Object.fromEntries(
-      listRestOperations().map((operation) => [
+    const procedureByRoute = Object.fromEntries([
+      ...listRestOperations().map((operation) => [
         `${operation.method} ${operation.path}`,
         operation.procedurePath,
       ]),
-    );
+      ...listRestEventStreams().map((stream) => [`GET ${stream.path}`, stream.procedurePath]),
+    ]);
     expect(Object.fromEntries(routes.map((row) => [row.route, row.procedure]))).toEqual(
       procedureByRoute,
     );

@@ -20,6 +20,7 @@ import {
   type StreamEvent,
 } from './event-stream-reader.js';
 import { startTestServer, type SignedUpUser, type TestServer } from './harness.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 interface Change {
   id: string;
@@ -97,74 +98,93 @@ async function nextEvents(stream: EventStreamReader, count: number): Promise<Str
   return events;
 }
 
-describe('two instances on one database', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer(feedEnv);
-    b = await startTestServer(feedEnv, { database: a.database });
-  });
-  afterAll(async () => {
-    await b.close();
-    await a.close();
-  });
+const redisUrl = process.env.REDIS_URL;
+const signals: { signal: string; env: Record<string, string>; missing?: string | undefined }[] = [
+  { signal: 'notify', env: {} },
+  { signal: 'poll', env: { CHANGE_POLL_MS: '100' } },
+  {
+    signal: 'redis',
+    env: { REDIS_URL: redisUrl ?? '', RATE_LIMIT_REDIS_PREFIX: `feed-test-${process.pid}:` },
+    missing: redisUrl ? undefined : 'REDIS_URL is not set (REDIS_URL=redis://127.0.0.1:6379)',
+  },
+];
 
-  it("delivers B's create, update and delete in order on A's REST stream and tRPC subscription", async () => {
-    const user = await a.signUp();
-    const cursor = await currentCursor(a, user);
-    const rest = await openStream(a, user, cursor);
-    expect(rest.status).toBe(200);
-    expect(rest.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const viaTrpc: Change[] = [];
-    const subscription = subscriptionClient(a.baseUrl, user.token).tasks.onChange.subscribe(
-      { lastEventId: cursor },
-      { onData: ({ data }) => viaTrpc.push(data as Change) },
-    );
-    try {
-      const taskId = await createUpdateDelete(b, user, 'Seen everywhere');
+describe.each(signals)(
+  'two instances on one database, woken by $signal',
+  ({ signal, env, missing }) => {
+    let a: TestServer;
+    let b: TestServer;
+    beforeAll(async () => {
+      if (missing) return;
+      const instanceEnv = { ...feedEnv, ...env, CHANGE_SIGNAL: signal };
+      a = await startTestServer(instanceEnv);
+      b = await startTestServer(instanceEnv, { database: a.database });
+    });
+    afterAll(async () => {
+      if (missing) return;
+      await b.close();
+      await a.close();
+    });
 
-      const events = await nextEvents(rest, 3);
-      expect(events.map(({ event }) => event)).toEqual([
-        'task.created',
-        'task.updated',
-        'task.deleted',
-      ]);
-      const changes = events.map(({ data }) => data as Change);
-      expect(changes.map(({ taskId: id }) => id)).toEqual([taskId, taskId, taskId]);
-      expect(changes.map(({ task }) => task?.title ?? null)).toEqual([
-        'Seen everywhere',
-        'Seen everywhere (renamed)',
-        null,
-      ]);
-      // Each event's id is its change's cursor.
-      expect(events.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
+    it("delivers B's create, update and delete in order on A's REST stream and tRPC subscription", async (context) => {
+      context.skip(missing !== undefined, missing);
+      const user = await a.signUp();
+      const cursor = await currentCursor(a, user);
+      const rest = await openStream(a, user, cursor);
+      expect(rest.status).toBe(200);
+      expect(rest.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const viaTrpc: Change[] = [];
+      const subscription = subscriptionClient(a.baseUrl, user.token).tasks.onChange.subscribe(
+        { lastEventId: cursor },
+        { onData: ({ data }) => viaTrpc.push(data as Change) },
+      );
+      try {
+        const taskId = await createUpdateDelete(b, user, 'Seen everywhere');
 
-      await expect.poll(() => viaTrpc.length, { timeout: 5_000 }).toBe(3);
-      expect(viaTrpc.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
-    } finally {
-      subscription.unsubscribe();
-      rest.close();
-    }
-  });
+        const events = await nextEvents(rest, 3);
+        expect(events.map(({ event }) => event)).toEqual([
+          'task.created',
+          'task.updated',
+          'task.deleted',
+        ]);
+        const changes = events.map(({ data }) => data as Change);
+        expect(changes.map(({ taskId: id }) => id)).toEqual([taskId, taskId, taskId]);
+        expect(changes.map(({ task }) => task?.title ?? null)).toEqual([
+          'Seen everywhere',
+          'Seen everywhere (renamed)',
+          null,
+        ]);
+        // Each event's id is its change's cursor.
+        expect(events.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
 
-  it('shows a user none of the changes of another, on any door', async () => {
-    const [owner, stranger] = [await a.signUp(), await a.signUp()];
-    const cursor = await currentCursor(a, stranger);
-    const strangerStream = await openStream(a, stranger, cursor);
-    try {
-      await createUpdateDelete(b, owner, 'Private');
-      const page = await a.request(`/tasks/changes?since=${cursor}`, { token: stranger.token });
-      expect(((await page.json()) as { items: unknown[] }).items).toEqual([]);
-      const viaTrpc = await a.trpc(stranger.token).tasks.changes.query({ since: cursor });
-      expect(viaTrpc.items).toEqual([]);
-      // The stranger's stream stays silent (heartbeats aside) while the owner's changes land.
-      await expect(strangerStream.next(1_000)).rejects.toThrow(/no event/);
-      expect(strangerStream.comments).toContain('heartbeat');
-    } finally {
-      strangerStream.close();
-    }
-  });
-});
+        await expect.poll(() => viaTrpc.length, { timeout: 5_000 }).toBe(3);
+        expect(viaTrpc.map(({ id }) => id)).toEqual(changes.map(({ id }) => id));
+      } finally {
+        subscription.unsubscribe();
+        rest.close();
+      }
+    });
+
+    it('shows a user none of the changes of another, on any door', async (context) => {
+      context.skip(missing !== undefined, missing);
+      const [owner, stranger] = [await a.signUp(), await a.signUp()];
+      const cursor = await currentCursor(a, stranger);
+      const strangerStream = await openStream(a, stranger, cursor);
+      try {
+        await createUpdateDelete(b, owner, 'Private');
+        const page = await a.request(`/tasks/changes?since=${cursor}`, { token: stranger.token });
+        expect(((await page.json()) as { items: unknown[] }).items).toEqual([]);
+        const viaTrpc = await a.trpc(stranger.token).tasks.changes.query({ since: cursor });
+        expect(viaTrpc.items).toEqual([]);
+        // The stranger's stream stays silent (heartbeats aside) while the owner's changes land.
+        await expect(strangerStream.next(1_000)).rejects.toThrow(/no event/);
+        expect(strangerStream.comments).toContain('heartbeat');
+      } finally {
+        strangerStream.close();
+      }
+    });
+  },
+);
 
 describe('resuming', () => {
   it('gets exactly the changes after the last event once its instance is gone', async () => {
@@ -196,6 +216,43 @@ describe('resuming', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+});
+
+describe('a database outage', () => {
+  it('pauses a stream, which resumes when the database is back, with nothing lost', async () => {
+    let proxy: TcpProxy | undefined;
+    const a = await startTestServer(
+      { ...feedEnv, DB_CONNECT_TIMEOUT_MS: '500', DB_QUERY_TIMEOUT_MS: '11000' },
+      {
+        appDatabaseUrl: async (url) => {
+          proxy = await startTcpProxy(url);
+          return proxy.url;
+        },
+      },
+    );
+    const b = await startTestServer(feedEnv, { database: a.database });
+    try {
+      const user = await b.signUp();
+      const stream = await openStream(a, user, await currentCursor(b, user));
+      await proxy?.cut();
+      for (const title of ['Written', 'while A was cut off']) {
+        await b.request('/tasks', { method: 'POST', token: user.token, body: { title } });
+      }
+      // A's stream keeps trying (each heartbeat) and stays open; nothing arrives yet.
+      await expect(stream.next(1_000)).rejects.toThrow(/no event/);
+      await proxy?.restore();
+      const events = await nextEvents(stream, 2);
+      expect(events.map(({ data }) => (data as Change).task?.title)).toEqual([
+        'Written',
+        'while A was cut off',
+      ]);
+      stream.close();
+    } finally {
+      await b.close();
+      await a.close();
+      await proxy?.close();
     }
   });
 });

@@ -70,14 +70,17 @@ export async function openEventStream(
       if (queued) return Promise.resolve(queued);
       if (finished) return Promise.reject(new Error('the stream ended'));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`no event within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiting.push((event) => {
+        const waiter = (event: StreamEvent | Error) => {
           clearTimeout(timer);
           if (event instanceof Error) reject(event);
           else resolve(event);
-        });
+        };
+        // A waiter that timed out leaves the line: the next event is for the next `next()`.
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`no event within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.push(waiter);
       });
     },
     close() {

@@ -31,16 +31,20 @@ const channel = 'task_changes';
 /**
  * LISTEN/NOTIFY on the database every instance already shares. NOTIFY is sent after the write
  * committed, in its own statement: PostgreSQL serializes the commits of notifying transactions
- * on a database-wide lock, which a write's own transaction then never waits for. The listening
- * connection reconnects after a failure and reports `undefined` (signals may have been lost).
+ * on a database-wide lock, which a write's own transaction then never waits for. The users
+ * published within `coalesceMs` share one statement, each named once: a burst of writes costs
+ * one round trip, not one per write. The listening connection reconnects after a failure and
+ * reports `undefined` (signals may have been lost).
  */
 export function createPostgresChangeSignal({
   url,
   pool,
   onError,
   reconnectMs = 1_000,
+  coalesceMs = 5,
 }: {
   url: string;
+  coalesceMs?: number;
   /** Where NOTIFY is sent from: the application's pool. */
   pool: pg.Pool;
   onError: (error: unknown) => void;
@@ -86,14 +90,26 @@ export function createPostgresChangeSignal({
   };
   void listen();
 
+  let pending = new Set<string>();
+  let flush: NodeJS.Timeout | undefined;
+  const notify = () => {
+    const userIds = [...pending];
+    pending = new Set();
+    flush = undefined;
+    pool
+      .query('SELECT pg_notify($1, user_id) FROM unnest($2::text[]) AS user_id', [channel, userIds])
+      .catch(onError);
+  };
   return {
     publish(userId) {
-      pool.query('SELECT pg_notify($1, $2)', [channel, userId]).catch(onError);
+      pending.add(userId);
+      flush ??= setTimeout(notify, coalesceMs);
     },
     subscribe: (listener) => listeners.add(listener),
     async close() {
       closed = true;
       clearTimeout(retry);
+      clearTimeout(flush);
       await client?.end().catch(() => {});
     },
   };
