@@ -58,12 +58,15 @@ async function statusOf(url: string): Promise<number> {
   );
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, output: () => string) {
+async function waitFor(check: () => Promise<boolean>, what: string, dev: DevCommand) {
   for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
     if (await check()) return;
+    if (dev.process.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`${what} never happened:\n${output()}`);
+  // The output goes to the log, not into the error: it may hold stack traces of its own.
+  console.error(dev.output());
+  throw new Error(`${what} never happened (exit code ${String(dev.process.exitCode)})`);
 }
 
 describe('pnpm dev', () => {
@@ -93,7 +96,7 @@ describe('pnpm dev', () => {
       const web = `http://127.0.0.1:${webPort}`;
       try {
         // The API's readiness, asked through the web app's origin.
-        await waitFor(async () => (await statusOf(`${web}/ready`)) === 200, 'ready', dev.output);
+        await waitFor(async () => (await statusOf(`${web}/ready`)) === 200, 'ready', dev);
         expect(await (await fetch(`${web}/`)).text()).toContain('id="app"');
         const login = await fetch(`${web}/auth/login`, {
           method: 'POST',
@@ -111,7 +114,8 @@ describe('pnpm dev', () => {
         await waitFor(
           async () => (await statusOf(`http://127.0.0.1:${apiPort}/health`)) === 0,
           'the API stopping',
-          dev.output,
+          dev,
+          { whileRunning: false },
         );
       } finally {
         dev.process.kill('SIGKILL');

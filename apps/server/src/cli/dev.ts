@@ -5,13 +5,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnvironment, loadConfigOrExit } from '../config.js';
 
 const serverDir = fileURLToPath(new URL('../../', import.meta.url));
 const webDir = fileURLToPath(new URL('../../../web/', import.meta.url));
-const resolveFrom = (dir: string, specifier: string) =>
-  createRequire(`${dir}package.json`).resolve(specifier);
+// Both resolved before anything starts: a missing one must not leave the other running.
+const tsxCli = createRequire(`${serverDir}package.json`).resolve('tsx/cli');
+// Vite's package exports no `bin/`: its launcher is found by path, as npm's bin link does.
+const viteCli = path.join(webDir, 'node_modules/vite/bin/vite.js');
 
 const config = loadConfigOrExit();
 
@@ -52,12 +55,11 @@ const apiOrigin = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${
 
 // Inherited stdio keeps each a terminal's process: pino prints pretty lines, Vite its banner.
 const children: ChildProcess[] = [
-  spawn(
-    process.execPath,
-    [resolveFrom(serverDir, 'tsx/cli'), 'watch', '--clear-screen=false', 'src/server.ts'],
-    { cwd: serverDir, stdio: 'inherit' },
-  ),
-  spawn(process.execPath, [resolveFrom(webDir, 'vite/bin/vite.js')], {
+  spawn(process.execPath, [tsxCli, 'watch', '--clear-screen=false', 'src/server.ts'], {
+    cwd: serverDir,
+    stdio: 'inherit',
+  }),
+  spawn(process.execPath, [viteCli], {
     cwd: webDir,
     stdio: 'inherit',
     env: childEnvironment({ WEB_PORT: String(config.webPort), API_ORIGIN: apiOrigin }),
