@@ -17,9 +17,28 @@ const statusLabels: Record<TaskStatus, string> = {
 /** What the list does for an item: the item itself knows how to edit and change status. */
 export interface ListHooks {
   /** The task no longer exists on the server: take its item off the list. */
-  gone(item: HTMLLIElement): void;
+  gone(item: HTMLLIElement, task: Task): void;
   /** The user asked to delete the task. */
   delete(item: HTMLLIElement, task: Task): void;
+  /**
+   * Runs a write of the task and the showing of its answer. The change feed echoes the write, maybe
+   * before the answer: the task's changes wait until the answer is on screen.
+   */
+  whileWriting<T>(taskId: string, write: () => Promise<T>): Promise<T>;
+  /** The user closed the task's editor: a change that waited for it can show now. */
+  editorClosed(taskId: string): void;
+}
+
+/** The task each item shows, for the list to compare versions and order against. */
+const shownTasks = new WeakMap<Element, Task>();
+
+export function taskShownBy(item: Element): Task | undefined {
+  return shownTasks.get(item);
+}
+
+/** Whether the user is editing the item in place: nothing may replace it under their hands. */
+export function isBeingEdited(item: Element): boolean {
+  return item.querySelector('.task-editor') !== null;
 }
 
 /** The controls of an item that keep the focus when the item is rendered anew. */
@@ -78,6 +97,12 @@ export function renderTask(task: Task, hooks: ListHooks): HTMLLIElement {
     'data-testid': 'task-problem',
     hidden: true,
   });
+  const note = create('p', {
+    class: 'task-note',
+    role: 'status',
+    'data-testid': 'task-note',
+    hidden: true,
+  });
   const item = create(
     'li',
     {
@@ -89,7 +114,9 @@ export function renderTask(task: Task, hooks: ListHooks): HTMLLIElement {
     details,
     actions,
     problem,
+    note,
   );
+  shownTasks.set(item, task);
 
   /** Swaps the details for an editor of title and description, and back when it closes. */
   function startEditing(field: 'title' | 'description'): void {
@@ -97,7 +124,9 @@ export function renderTask(task: Task, hooks: ListHooks): HTMLLIElement {
     const close = () => {
       editor.form.replaceWith(details);
       actions.hidden = false;
+      showNote(item, '');
       edit.focus();
+      hooks.editorClosed(task.id);
     };
     editor.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -222,19 +251,21 @@ async function saveEdit(
   }
   clearMessages(editor.form);
   showProblem(item, '');
-  await whileBusy([editor.save, editor.cancel], async () => {
-    try {
-      const updated = await api.tasks.update.mutate({
-        id: task.id,
-        ...changes,
-        expectedVersion: task.version,
-      });
-      replaceTask(item, updated, hooks, 'edit');
-      showNotice(`Saved “${updated.title}”.`);
-    } catch (error) {
-      await reportFailure(item, task, hooks, error, 'edit', editor.form);
-    }
-  });
+  await whileBusy([editor.save, editor.cancel], () =>
+    hooks.whileWriting(task.id, async () => {
+      try {
+        const updated = await api.tasks.update.mutate({
+          id: task.id,
+          ...changes,
+          expectedVersion: task.version,
+        });
+        replaceTask(item, updated, hooks, 'edit');
+        showNotice(`Saved “${updated.title}”.`);
+      } catch (error) {
+        await reportFailure(item, task, hooks, error, 'edit', editor.form);
+      }
+    }),
+  );
 }
 
 async function changeStatus(
@@ -246,20 +277,22 @@ async function changeStatus(
   clearMessages();
   showProblem(item, '');
   const status = select.value as TaskStatus;
-  await whileBusy([select], async () => {
-    try {
-      const updated = await api.tasks.update.mutate({
-        id: task.id,
-        status,
-        expectedVersion: task.version,
-      });
-      replaceTask(item, updated, hooks, 'status');
-      showNotice(`“${updated.title}” is now ${statusLabels[updated.status].toLowerCase()}.`);
-    } catch (error) {
-      select.value = task.status;
-      await reportFailure(item, task, hooks, error, 'status');
-    }
-  });
+  await whileBusy([select], () =>
+    hooks.whileWriting(task.id, async () => {
+      try {
+        const updated = await api.tasks.update.mutate({
+          id: task.id,
+          status,
+          expectedVersion: task.version,
+        });
+        replaceTask(item, updated, hooks, 'status');
+        showNotice(`“${updated.title}” is now ${statusLabels[updated.status].toLowerCase()}.`);
+      } catch (error) {
+        select.value = task.status;
+        await reportFailure(item, task, hooks, error, 'status');
+      }
+    }),
+  );
 }
 
 /** Shows `message` under the task, where the user is looking; empty hides it. */
@@ -268,6 +301,33 @@ function showProblem(item: HTMLLIElement, message: string): void {
   if (!slot) return;
   slot.textContent = message;
   slot.hidden = message === '';
+}
+
+/** Shows `message` on an item being edited, about the task changing under it; empty hides it. */
+export function showNote(item: HTMLLIElement, message: string): void {
+  const slot = item.querySelector<HTMLElement>('.task-note');
+  if (!slot) return;
+  slot.textContent = message;
+  slot.hidden = message === '';
+}
+
+/** `task` as changed elsewhere, marked for a moment so that the eye finds what moved. */
+export function renderArrivedTask(task: Task, hooks: ListHooks): HTMLLIElement {
+  const item = renderTask(task, hooks);
+  item.classList.add('task-arrived');
+  return item;
+}
+
+/** Shows the newer version of the task in place of `item`; a control that had the focus keeps it. */
+export function showChangedElsewhere(item: HTMLLIElement, task: Task, hooks: ListHooks): void {
+  const focused = item.contains(document.activeElement)
+    ? document.activeElement?.closest<HTMLElement>('[data-control]')?.dataset.control
+    : undefined;
+  const fresh = renderArrivedTask(task, hooks);
+  item.replaceWith(fresh);
+  if (focused !== undefined) {
+    fresh.querySelector<HTMLElement>(`[data-control="${focused}"]`)?.focus();
+  }
 }
 
 /** Renders `task` in place of `item`; focus that was in the item lands on `focus` in the new one. */
@@ -301,7 +361,7 @@ export async function reportFailure(
 ): Promise<void> {
   const described = describeError(error);
   if (described.code === 'TASK_NOT_FOUND') {
-    hooks.gone(item);
+    hooks.gone(item, task);
     showError(error);
     return;
   }

@@ -71,6 +71,16 @@ export function dropPending(): void {
   take();
 }
 
+/**
+ * Takes `change` off the toast without making it final, if it is still on offer there: it happened
+ * elsewhere meanwhile, so there is nothing left to send, nor to undo.
+ */
+export function withdrawUndo(change: Undoable): boolean {
+  if (pending !== change) return false;
+  take();
+  return true;
+}
+
 function undo(): void {
   take()?.undo();
 }

@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/harness.js';
 import { apiPaths } from '../vite.config.js';
@@ -58,10 +58,17 @@ function forward(request: IncomingMessage, response: ServerResponse, origin: str
     { method: request.method, headers: request.headers },
     (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.on('error', () => response.destroy());
       answer.pipe(response);
     },
   );
-  upstream.on('error', () => response.writeHead(502).end());
+  upstream.on('error', () => {
+    if (response.headersSent) response.destroy();
+    else response.writeHead(502).end();
+  });
+  // A client that leaves mid-answer (a page closing its change stream) ends the upstream request
+  // too: else the stream would hold this server and the API open until the API shuts down.
+  response.on('close', () => upstream.destroy());
   request.pipe(upstream);
 }
 
@@ -129,6 +136,13 @@ async function buildApp(
 
 const minutes = (count: number) => count * 60_000;
 
+/**
+ * The API's clock, which a step moves past the access tokens' lifetime (15 minutes) instead of
+ * waiting for it: only the API's checks see the jump, the browser's clock stays put.
+ */
+let apiClockAheadMs = 0;
+const apiClock = { now: () => new Date(Date.now() + apiClockAheadMs) };
+
 describe.skipIf(!existsSync(chromiumPath))(
   `the web app in headless Chromium (${chromiumPath})`,
   () => {
@@ -151,14 +165,17 @@ describe.skipIf(!existsSync(chromiumPath))(
         () => api.baseUrl,
       );
       await mkdir(screenshotsDir, { recursive: true });
-      api = await startTestServer({
-        CORS_ORIGINS: web.origin,
-        // Each walk-through signs in and out many times from one address: only the
-        // per-account budget, which one step exhausts on purpose, is left to bite.
-        AUTH_RATE_LIMIT_MAX_PER_IP: '1000',
-        AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: String(attemptsPerAccount),
-        RATE_LIMIT_MAX: '100000',
-      });
+      api = await startTestServer(
+        {
+          CORS_ORIGINS: web.origin,
+          // Each walk-through signs in and out many times from one address: only the
+          // per-account budget, which one step exhausts on purpose, is left to bite.
+          AUTH_RATE_LIMIT_MAX_PER_IP: '1000',
+          AUTH_RATE_LIMIT_MAX_PER_ACCOUNT: String(attemptsPerAccount),
+          RATE_LIMIT_MAX: '100000',
+        },
+        { clock: apiClock },
+      );
       [browser] = await Promise.all([
         chromium.launch({
           executablePath: chromiumPath,
@@ -608,5 +625,249 @@ describe.skipIf(!existsSync(chromiumPath))(
       expect(elsewhere).toEqual([]);
       await page.close();
     });
+
+    it('shows changes made in another tab and through the API live, without reloading', async () => {
+      const viewport = { width: 1280, height: 800 };
+      // Two browser contexts: two devices of one user, each with its own sessionStorage.
+      const contexts = await Promise.all([
+        browser.newContext({ viewport }),
+        browser.newContext({ viewport }),
+      ]);
+      const [pageA, pageB] = (await Promise.all(contexts.map((context) => context.newPage()))) as [
+        Page,
+        Page,
+      ];
+      const pageErrors: string[] = [];
+      for (const page of [pageA, pageB]) {
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+      }
+      // What page B sends: its deletes, its token renewals, and its change-feed subscriptions,
+      // which stay open as long as B follows the feed.
+      const sentByB = { deletes: 0, refreshes: 0, subscriptions: [] as string[] };
+      const openStreamsOfB = new Set<unknown>();
+      pageB.on('request', (request) => {
+        if (request.url().includes('tasks.delete')) sentByB.deletes += 1;
+        if (request.url().includes('auth.refresh')) sentByB.refreshes += 1;
+        if (request.url().includes('tasks.onChange')) {
+          sentByB.subscriptions.push(request.url());
+          openStreamsOfB.add(request);
+        }
+      });
+      pageB.on('requestfailed', (request) => openStreamsOfB.delete(request));
+      pageB.on('requestfinished', (request) => openStreamsOfB.delete(request));
+
+      async function step(name: string, run: () => Promise<void>): Promise<void> {
+        try {
+          await run();
+        } catch (error) {
+          const files = ['a', 'b'].map((page) =>
+            path.join(resultsDir, `e2e-live-${name.replace(/\W+/g, '-')}-${page}.png`),
+          );
+          await Promise.all(
+            [pageA, pageB].map((page, index) =>
+              page.screenshot({ path: files[index], fullPage: true }).catch(() => undefined),
+            ),
+          );
+          throw new Error(`step "${name}" failed (screenshots: ${files.join(', ')})`, {
+            cause: error,
+          });
+        }
+      }
+      async function snapshotB(state: string): Promise<void> {
+        await pageB.screenshot({
+          path: path.join(screenshotsDir, `${state}-${viewport.width}.png`),
+          fullPage: true,
+        });
+      }
+
+      const titlesOn = (page: Page) =>
+        page.getByTestId('task-title').filter({ visible: true }).allTextContents();
+      const taskOn = (page: Page, title: string) =>
+        page
+          .getByTestId('task')
+          .filter({ has: page.getByTestId('task-title').getByText(title, { exact: true }) });
+      const arrivedLive = (page: Page, title: string) =>
+        taskOn(page, title).evaluate((item) => item.classList.contains('task-arrived'));
+      const liveState = (page: Page) => page.getByTestId('live-status').getAttribute('data-state');
+      // Changes cross the network and a database notification: generous, never a fixed wait.
+      const eventually = <T>(read: () => T) => expect.poll(read, { timeout: 10_000 });
+
+      const user = await api.signUp();
+      const password = 'correct horse battery';
+      /** A fresh access token of the user, as a script or another app would hold. */
+      const userToken = async () => {
+        const login = await api.request('/auth/login', {
+          method: 'POST',
+          body: { email: user.email, password },
+        });
+        return ((await login.json()) as { accessToken: string }).accessToken;
+      };
+      /** The last change id a subscription of B resumed from (its input travels in the URL). */
+      const resumedFrom = (url: string | undefined) => {
+        const input = new URL(url ?? '', web.origin).searchParams.get('input') ?? '{}';
+        return (JSON.parse(input) as { json?: { lastEventId?: string } }).json?.lastEventId;
+      };
+
+      async function signIn(page: Page): Promise<void> {
+        await page.getByLabel('Email').fill(user.email);
+        await page.getByLabel('Password').fill(password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await eventually(() => liveState(page)).toBe('live');
+        expect(await page.getByTestId('live-status').textContent()).toBe(
+          'Live: changes made elsewhere show up here as they happen.',
+        );
+      }
+
+      await step('both pages signed in, following the feed', async () => {
+        await Promise.all([pageA.goto(web.origin), pageB.goto(web.origin)]);
+        await signIn(pageA);
+        await signIn(pageB);
+        expect(await pageB.getByTestId('list-state').textContent()).toBe(
+          'No tasks yet. Add one above.',
+        );
+      });
+
+      await step('a task created in A appears in B', async () => {
+        await pageA.getByLabel('New task').fill('Book the venue');
+        await pageA.getByLabel('Description (optional)').fill('Room for 40, with a projector.');
+        await pageA.getByRole('button', { name: 'Add task' }).click();
+        await eventually(() => titlesOn(pageB)).toEqual(['Book the venue']);
+        expect(
+          await taskOn(pageB, 'Book the venue').getByTestId('task-description').textContent(),
+        ).toBe('Room for 40, with a projector.');
+        expect(await arrivedLive(pageB, 'Book the venue')).toBe(true);
+        expect(await pageB.getByTestId('list-state').textContent()).toBe('1 task');
+        await snapshotB('13-live-created');
+        // A's own task, echoed back by the feed: once, and not marked as news.
+        expect(await titlesOn(pageA)).toEqual(['Book the venue']);
+        expect(await arrivedLive(pageA, 'Book the venue')).toBe(false);
+      });
+
+      await step('an edit in A appears in B', async () => {
+        await taskOn(pageA, 'Book the venue').getByTestId('task-title').click();
+        await pageA.getByLabel('Title', { exact: true }).fill('Book the venue for Friday');
+        await pageA.getByLabel('Title', { exact: true }).press('Enter');
+        await eventually(() => titlesOn(pageB)).toEqual(['Book the venue for Friday']);
+        expect(await taskOn(pageB, 'Book the venue for Friday').getAttribute('data-status')).toBe(
+          'open',
+        );
+      });
+
+      await step('a change in A never overwrites what B is editing: B is told', async () => {
+        await pageB.getByRole('button', { name: 'Edit Book the venue for Friday' }).click();
+        const titleInB = pageB.getByLabel('Title', { exact: true });
+        await titleInB.fill('Book the venue for Saturday');
+        await pageA.getByLabel('Status of Book the venue for Friday').selectOption('done');
+        await eventually(() =>
+          pageB.getByTestId('task-note').filter({ visible: true }).textContent(),
+        ).toBe(
+          'This task was just changed elsewhere. Cancel to see the new version; saving yours now would be refused.',
+        );
+        expect(await titleInB.inputValue()).toBe('Book the venue for Saturday');
+        await snapshotB('14-live-changed-while-editing');
+        // Cancelling shows A's version; the focus stays on the task.
+        await titleInB.press('Escape');
+        await eventually(() =>
+          taskOn(pageB, 'Book the venue for Friday').getAttribute('data-status'),
+        ).toBe('done');
+        expect(await pageB.getByTestId('task-note').filter({ visible: true }).count()).toBe(0);
+        expect(await pageB.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+          'Edit Book the venue for Friday',
+        );
+      });
+
+      await step('a delete in A disappears from B once it is sent', async () => {
+        await pageA.getByRole('button', { name: 'Delete Book the venue for Friday' }).click();
+        // A sends the delete when its undo window ends; B then loses the task.
+        await eventually(() => titlesOn(pageB)).toEqual([]);
+        expect(await pageB.getByTestId('list-state').textContent()).toBe(
+          'No tasks yet. Add one above.',
+        );
+      });
+
+      await step('a task created through the REST API appears in both pages', async () => {
+        const created = await api.request('/tasks', {
+          method: 'POST',
+          token: user.token,
+          body: { title: 'Call the caterer', description: 'Vegetarian options for 40.' },
+        });
+        expect(created.status).toBe(201);
+        await eventually(() => titlesOn(pageB)).toEqual(['Call the caterer']);
+        expect(await arrivedLive(pageB, 'Call the caterer')).toBe(true);
+        await snapshotB('15-live-from-api');
+        // Every change of A's own came back to A through the feed too: nothing doubled.
+        await eventually(() => titlesOn(pageA)).toEqual(['Call the caterer']);
+      });
+
+      await step('deleted elsewhere while B could still undo its own delete', async () => {
+        await pageB.getByRole('button', { name: 'Delete Call the caterer' }).click();
+        const toast = pageB.getByTestId('undo-toast');
+        // The pointer on the toast holds B's undo window open for as long as the step takes.
+        await toast.hover();
+        const { id } = await api.db.task.findFirstOrThrow({
+          where: { ownerId: user.id, title: 'Call the caterer' },
+        });
+        const removed = await api.request(`/tasks/${id}`, { method: 'DELETE', token: user.token });
+        expect(removed.status).toBe(204);
+        await eventually(() => pageB.getByTestId('notice').textContent()).toBe(
+          '“Call the caterer” was deleted elsewhere too: it can no longer be restored.',
+        );
+        expect(await toast.isVisible()).toBe(false);
+        expect(sentByB.deletes).toBe(0);
+        await eventually(() => titlesOn(pageA)).toEqual([]);
+      });
+
+      await step('expired access tokens are renewed and the feed resumes', async () => {
+        try {
+          // The server ends each stream once its token has expired; B renews its token and
+          // subscribes again.
+          apiClockAheadMs = minutes(16);
+          await api.request('/tasks', {
+            method: 'POST',
+            token: await userToken(),
+            body: { title: 'Send the invitations' },
+          });
+          await eventually(() => titlesOn(pageB)).toEqual(['Send the invitations']);
+          expect(sentByB.refreshes).toBeGreaterThan(0);
+          // Once more: now the client has used its own retry of that subscription, the app
+          // subscribes anew, from the last change it received rather than from the start.
+          const subscriptionsBefore = sentByB.subscriptions.length;
+          apiClockAheadMs = minutes(32);
+          await api.request('/tasks', {
+            method: 'POST',
+            token: await userToken(),
+            body: { title: 'Order the flowers' },
+          });
+          const expected = ['Order the flowers', 'Send the invitations'];
+          await eventually(() => titlesOn(pageB)).toEqual(expected);
+          await eventually(() => titlesOn(pageA)).toEqual(expected);
+          expect(sentByB.subscriptions.length).toBeGreaterThan(subscriptionsBefore);
+          expect(resumedFrom(sentByB.subscriptions.at(-1))).not.toBe(
+            resumedFrom(sentByB.subscriptions[0]),
+          );
+          expect(await liveState(pageB)).toBe('live');
+        } finally {
+          apiClockAheadMs = 0;
+        }
+      });
+
+      await step('signing out stops following; signing in follows again', async () => {
+        await pageB.getByRole('button', { name: 'Sign out' }).click();
+        await pageB.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
+        expect(await pageB.getByTestId('live-status').isVisible()).toBe(false);
+        await eventually(() => openStreamsOfB.size).toBe(0);
+        await signIn(pageB);
+        await pageA.getByLabel('New task').fill('Print the name tags');
+        await pageA.getByRole('button', { name: 'Add task' }).click();
+        await eventually(() => titlesOn(pageB)).toEqual([
+          'Print the name tags',
+          'Order the flowers',
+          'Send the invitations',
+        ]);
+      });
+
+      expect(pageErrors).toEqual([]);
+      await Promise.all(contexts.map((context) => context.close()));
+    }, 120_000);
   },
 );
