@@ -76,6 +76,8 @@ export interface FollowOptions {
  */
 export class ChangeFeed {
   private readonly wakers = new Map<string, Set<() => void>>();
+  /** Reads in flight, by user, position and size: see `read`. */
+  private readonly reads = new Map<string, ReturnType<ChangeRepository['after']>>();
   private readonly streamsByUser = new Map<string, number>();
   private streams = 0;
   private readonly closing = new AbortController();
@@ -153,7 +155,7 @@ export class ChangeFeed {
         wake.pending = false;
         let read: Awaited<ReturnType<ChangeRepository['after']>>;
         try {
-          read = await this.changes.after(userId, position, streamBatch);
+          read = await this.read(userId, position, streamBatch);
         } catch (error) {
           if (toApiError(error).apiCode !== 'SERVICE_UNAVAILABLE') throw error;
           log.warn({ err: error }, 'change stream paused: the database is unavailable');
@@ -193,6 +195,24 @@ export class ChangeFeed {
   async prune(limit: number): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.retentionMs - 3_600_000);
     return this.changes.deleteOlderThan(cutoff, limit);
+  }
+
+  /**
+   * One query for every stream of a user woken at the same position (tabs, devices): a write
+   * wakes them all at once, and they would otherwise each ask for the same rows.
+   */
+  private read(
+    userId: string,
+    position: ChangePosition,
+    limit: number,
+  ): ReturnType<ChangeRepository['after']> {
+    const key = `${userId}/${position.transactionId}/${position.id}/${limit}`;
+    let read = this.reads.get(key);
+    if (!read) {
+      read = this.changes.after(userId, position, limit).finally(() => this.reads.delete(key));
+      this.reads.set(key, read);
+    }
+    return read;
   }
 
   private wake(userId: string | undefined): void {
