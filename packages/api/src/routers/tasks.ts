@@ -9,6 +9,7 @@ import {
   updateTaskInput,
 } from '../schemas/task.js';
 import { tracked } from '@trpc/server';
+import { toApiError } from '../errors.js';
 import { changePageOutput, followChangesInput, listChangesInput } from '../schemas/change.js';
 import { idempotencyKey, ifMatch, lastEventId } from '../header-inputs.js';
 import { protectedProcedure, router } from '../trpc.js';
@@ -151,10 +152,11 @@ export const tasksRouter = router({
         userId: ctx.userId,
         since: input.lastEventId ?? input.since,
         sinceField: input.lastEventId ? 'lastEventId' : 'since',
+        // Only a refused token ends the stream; a database too busy to say keeps it going.
         stillAuthorized: () =>
           ctx.services.auth.authenticate(ctx.authorization).then(
             () => true,
-            () => false,
+            (error: unknown) => toApiError(error).apiCode !== 'UNAUTHENTICATED',
           ),
         signal,
         log: ctx.log,
