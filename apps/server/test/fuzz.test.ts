@@ -285,6 +285,21 @@ function assertUnrouted(
   }
 }
 
+/**
+ * A request that opened a change stream (REST events or a tRPC subscription): it never ends by
+ * itself, so its first bytes are read and it is closed. Everything refused was refused before
+ * the stream started, as problem+json or an envelope; a stream is always a 200.
+ */
+async function assertStreamOpened(target: FuzzTarget, response: Response) {
+  record(statuses, target.name, response.status);
+  const reader = response.body?.getReader();
+  const first = await reader?.read();
+  await reader?.cancel();
+  if (response.status !== 200 || !response.headers.has('x-request-id') || first?.done) {
+    throw new Error(`a stream answered ${response.status} without its first event`);
+  }
+}
+
 async function send(target: FuzzTarget, request: FuzzRequest, rest: boolean) {
   // Bytes, to which fetch adds no Content-Type of its own: the headers are all that is sent.
   const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
@@ -293,6 +308,11 @@ async function send(target: FuzzTarget, request: FuzzRequest, rest: boolean) {
     headers: request.headers,
     body,
   });
+  if (mediaType(response.headers.get('content-type')) === 'text/event-stream') {
+    await assertStreamOpened(target, response);
+    sent += 1;
+    return;
+  }
   const text = await response.text();
   record(statuses, target.name, response.status);
   if (request.kind !== undefined) record(kinds, request.kind, response.status);
