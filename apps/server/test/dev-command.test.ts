@@ -58,10 +58,16 @@ async function statusOf(url: string): Promise<number> {
   );
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, dev: DevCommand) {
+/** Polls `check`; gives up early when `pnpm dev` exited while it should still run. */
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  dev: DevCommand,
+  { whileRunning = true } = {},
+) {
   for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
     if (await check()) return;
-    if (dev.process.exitCode !== null) break;
+    if (whileRunning && dev.process.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   // The output goes to the log, not into the error: it may hold stack traces of its own.
