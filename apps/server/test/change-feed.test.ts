@@ -257,6 +257,29 @@ describe('a database outage', () => {
   });
 });
 
+describe('the limits of one instance', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ ...feedEnv, MAX_STREAMS: '2' });
+  });
+  afterAll(() => server.close());
+
+  it('serves at most MAX_STREAMS streams, whoever opens them, then 503', async () => {
+    const [first, second, third] = [
+      await server.signUp(),
+      await server.signUp(),
+      await server.signUp(),
+    ];
+    const open = [await openStream(server, first), await openStream(server, second)];
+    expect(open.map(({ status }) => status)).toEqual([200, 200]);
+    const refused = await openStream(server, third);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).not.toBeNull();
+    refused.close();
+    for (const stream of open) stream.close();
+  });
+});
+
 describe('one instance', () => {
   let server: TestServer;
   const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };

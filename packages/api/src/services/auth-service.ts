@@ -35,6 +35,8 @@ const invalidRefreshToken = () =>
 export class AuthService {
   private readonly accounts: AccountRepository;
   private readonly openSessions: OpenSessionCache;
+  /** Bumped by every revocation: a lookup that began before one must not re-trust a session. */
+  private revocations = 0;
 
   constructor(private readonly deps: AuthServiceDependencies) {
     this.accounts = deps.accounts;
@@ -142,6 +144,7 @@ export class AuthService {
       now: this.deps.clock.now(),
     });
     this.openSessions.forgetUserSessionsExcept(userId, sessionId);
+    this.distrustLookupsInFlight();
   }
 
   async me(userId: string): Promise<UserOutput> {
@@ -175,12 +178,15 @@ export class AuthService {
   private async isSessionOpen({ userId, sessionId }: AccessTokenSubject): Promise<boolean> {
     const now = this.deps.clock.now();
     if (this.openSessions.isTrusted(sessionId, userId)) return true;
+    const revocationsBefore = this.revocations;
     const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, now);
     if (!expiresAt) {
       this.openSessions.forget(sessionId);
       return false;
     }
-    this.openSessions.remember(sessionId, userId, now.getTime(), expiresAt.getTime());
+    if (revocationsBefore === this.revocations) {
+      this.openSessions.remember(sessionId, userId, now.getTime(), expiresAt.getTime());
+    }
     return true;
   }
 
@@ -201,6 +207,11 @@ export class AuthService {
   private async revokeSession(sessionId: string): Promise<void> {
     await this.accounts.revokeSession(sessionId, this.deps.clock.now());
     this.openSessions.forget(sessionId);
+    this.distrustLookupsInFlight();
+  }
+
+  private distrustLookupsInFlight(): void {
+    this.revocations += 1;
   }
 
   private refreshExpiry(): Date {
