@@ -11,6 +11,8 @@ import {
   splitLink,
   type TRPCClient,
 } from '@trpc/client';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -260,7 +262,7 @@ describe('a database outage', () => {
 describe('the limits of one instance', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ ...feedEnv, MAX_STREAMS: '2' });
+    server = await startTestServer({ ...feedEnv, MAX_STREAMS: '2', STREAM_SLOW_CLIENT_MS: '500' });
   });
   afterAll(() => server.close());
 
@@ -278,6 +280,49 @@ describe('the limits of one instance', () => {
     refused.close();
     for (const stream of open) stream.close();
   });
+
+  it('drops a client that stops reading, instead of holding its changes', async () => {
+    const [slow, other] = [await server.signUp(), await server.signUp()];
+    const cursor = await currentCursor(server, slow);
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `GET /tasks/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${slow.token}\r\nLast-Event-ID: ${cursor}\r\n\r\n`,
+    );
+    // Reads nothing from here on (and so never sees the server hang up): what it is sent
+    // backs up in the socket buffers until the server gives up on it.
+    socket.pause();
+    const held = await openStream(server, other);
+    expect(held.status).toBe(200);
+    // The instance is full: the slow client holds the other place.
+    const full = await openStream(server, other);
+    expect(full.status).toBe(503);
+    full.close();
+
+    const description = 'x'.repeat(2_000);
+    for (let batch = 0; batch < 10; batch += 1) {
+      await server.db.task.createMany({
+        data: Array.from({ length: 500 }, (_, index) => ({
+          ownerId: slow.id,
+          title: `Bulk ${batch}-${index}`,
+          description,
+        })),
+      });
+    }
+    // Its place frees once the server has dropped it.
+    await expect
+      .poll(
+        async () => {
+          const again = await openStream(server, other);
+          again.close();
+          return again.status;
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBe(200);
+    held.close();
+    socket.destroy();
+  }, 60_000);
 });
 
 describe('one instance', () => {
