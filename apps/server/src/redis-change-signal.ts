@@ -1,4 +1,4 @@
-import type { ChangeSignalSource } from '@tasks/db';
+import { changeListeners, type ChangeSignalSource } from '@tasks/db';
 import { Redis } from 'ioredis';
 
 /**
@@ -19,20 +19,17 @@ export function createRedisChangeSignal({
   const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
-  const listeners = new Set<(userId: string | undefined) => void>();
-  const emit = (userId: string | undefined) => {
-    for (const listener of listeners) listener(userId);
-  };
+  const listeners = changeListeners();
   let interrupted = false;
   for (const connection of [publisher, subscriber]) connection.on('error', onError);
   subscriber.on('message', (_channel: string, userId: string) => {
-    emit(userId);
+    listeners.emit(userId);
   });
   subscriber.on('close', () => {
     interrupted = true;
   });
   subscriber.on('ready', () => {
-    if (interrupted) emit(undefined);
+    if (interrupted) listeners.emit(undefined);
     interrupted = false;
   });
   subscriber.subscribe(channel).catch(onError);
@@ -40,10 +37,7 @@ export function createRedisChangeSignal({
     publish(userId) {
       publisher.publish(channel, userId).catch(onError);
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => listeners.add(listener),
     close() {
       publisher.disconnect();
       subscriber.disconnect();

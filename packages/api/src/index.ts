@@ -30,7 +30,6 @@ export {
   type RestEventStream,
   type RestOperation,
 } from './rest.js';
-export { isTrackedEvent } from './tracked.js';
 export type { HeaderInput } from './header-inputs.js';
 export { createOpenApiDocument } from './openapi.js';
 export { rememberRequestId, type ApiMeta } from './trpc.js';

@@ -11,7 +11,8 @@ export interface ChangeSignalSource {
   close(): Promise<void>;
 }
 
-function listenerSet() {
+/** The subscribers of one signal; every implementation (and the API's local one) shares it. */
+export function changeListeners() {
   const listeners = new Set<(userId: string | undefined) => void>();
   return {
     add(listener: (userId: string | undefined) => void) {
@@ -50,7 +51,7 @@ export function createPostgresChangeSignal({
   onError: (error: unknown) => void;
   reconnectMs?: number;
 }): ChangeSignalSource {
-  const listeners = listenerSet();
+  const listeners = changeListeners();
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
@@ -128,7 +129,7 @@ export function createPollingChangeSignal({
   intervalMs: number;
   onError: (error: unknown) => void;
 }): ChangeSignalSource {
-  const listeners = listenerSet();
+  const listeners = changeListeners();
   let position: ChangePosition | undefined;
   let polling = false;
   const poll = async () => {

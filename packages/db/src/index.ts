@@ -28,7 +28,7 @@ export {
   type ChangeRecord,
   type ChangeType,
 } from './change-repository.js';
-export { type ChangeSignalSource } from './change-signals.js';
+export { changeListeners, type ChangeSignalSource } from './change-signals.js';
 export {
   resolveDevDatabase,
   defaultDevDataDir,

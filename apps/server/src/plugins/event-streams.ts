@@ -1,11 +1,11 @@
 import {
   createContext,
-  isTrackedEvent,
   toApiError,
   toProblem,
   type RestEventStream,
   type Services,
 } from '@tasks/api';
+import { isTrackedEnvelope } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { once } from 'node:events';
 import { requestDetails } from '../request-details.js';
@@ -102,7 +102,7 @@ async function pipeEvents(
     await send(`retry: ${reconnectMs}\n\n`);
     for await (const item of items) {
       if (abort.signal.aborted) break;
-      const [id, data] = isTrackedEvent(item) ? item : [undefined, item];
+      const [id, data] = isTrackedEnvelope(item) ? item : [undefined, item];
       await send(frame({ id, event: (data as { type: string }).type, data }));
     }
   } catch (error) {

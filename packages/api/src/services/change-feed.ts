@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChangePosition, ChangeRecord, ChangeRepository } from '@tasks/db';
+import {
+  changeListeners,
+  type ChangePosition,
+  type ChangeRecord,
+  type ChangeRepository,
+} from '@tasks/db';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../context.js';
 import { ApiError, toApiError, validationError } from '../errors.js';
@@ -18,15 +23,12 @@ export interface ChangeSignal {
 
 /** One process's signal, for a single instance and for tests. */
 export function createLocalChangeSignal(): ChangeSignal {
-  const listeners = new Set<(userId: string | undefined) => void>();
+  const listeners = changeListeners();
   return {
-    publish(userId) {
-      for (const listener of listeners) listener(userId);
+    publish: (userId) => {
+      listeners.emit(userId);
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => listeners.add(listener),
   };
 }
 
