@@ -24,6 +24,7 @@ await build({
   absWorkingDir: serverDir,
   entryPoints: {
     server: 'src/server.ts',
+    worker: 'src/worker.ts',
     migrate: 'src/cli/migrate.ts',
   },
   outdir: outDir,

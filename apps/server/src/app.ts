@@ -9,18 +9,15 @@ import {
   systemClock,
   type Clock,
 } from '@tasks/api';
-import { createDatabase } from '@tasks/db';
 import Fastify, {
   LogController,
-  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { pino } from 'pino';
 import { servicesConfig, type AppConfig } from './config.js';
 import { boundConnections } from './connections.js';
-import { createRedisChangeSignal } from './redis-change-signal.js';
+import { connectBackends, createLogger, startConfiguredWorkers } from './backends.js';
 import { enableGracefulClose } from './graceful-close.js';
 import { docsRoutes } from './plugins/docs.js';
 import { eventStreamRoutes } from './plugins/event-streams.js';
@@ -52,27 +49,6 @@ const maxHeaderBytes = 16_384;
  * and TRPC_MAX_BATCH_SIZE instead.)
  */
 const maxParamLength = 500;
-
-/** JSON lines for machines; pretty output only when a person watches a terminal. */
-function createLogger(config: AppConfig): FastifyBaseLogger {
-  return pino({
-    level: config.logLevel,
-    // Defence in depth: nothing logs bodies or headers today, and nothing ever should leak these.
-    redact: [
-      'req.headers.authorization',
-      'req.headers.cookie',
-      'res.headers["set-cookie"]',
-      '*.password',
-      '*.currentPassword',
-      '*.newPassword',
-      '*.refreshToken',
-      '*.accessToken',
-    ],
-    ...(process.stdout.isTTY && {
-      transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
-    }),
-  });
-}
 
 /** One log line per request, with its outcome, instead of Fastify's "incoming" + "completed". */
 class OneLinePerRequest extends LogController {
@@ -154,38 +130,16 @@ export async function buildApp(
     );
   }
 
-  const database = createDatabase({
-    url: config.databaseUrl,
-    poolSize: config.dbPoolSize,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    connectTimeoutMs: config.dbConnectTimeoutMs,
-    queryTimeoutMs: config.dbQueryTimeoutMs,
-    maxWaiting: config.dbPoolMaxWaiting,
-    preparedStatements: config.dbPreparedStatements,
-  });
+  const { database, changeSignal } = connectBackends(config, app.log);
   app.addHook('onClose', () => database.close());
-  const { tasks, accounts, changes } = database;
-  const onSignalError = (error: unknown) => {
-    app.log.warn({ err: error }, 'change signal interrupted; streams catch up by reading');
-  };
-  const changeSignal =
-    config.changeFeed.signal === 'redis' && config.rateLimit.redisUrl
-      ? createRedisChangeSignal({
-          url: config.rateLimit.redisUrl,
-          channel: `${config.rateLimit.redisKeyPrefix}changes`,
-          onError: onSignalError,
-        })
-      : database.createChangeSignal({
-          kind: config.changeFeed.signal === 'poll' ? 'poll' : 'notify',
-          pollIntervalMs: config.changeFeed.pollIntervalMs,
-          onError: onSignalError,
-        });
   app.addHook('onClose', () => changeSignal.close());
+  const { tasks, accounts, changes, webhooks } = database;
   const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({
     tasks,
     accounts,
     changes,
+    webhooks,
     changeSignal,
     clock,
     config: servicesConfig(config),
@@ -196,7 +150,16 @@ export async function buildApp(
     services.changes.close();
     done();
   });
-  pruneChangesPeriodically(app, services);
+  if (config.jobs.inApi) {
+    const workers = await startConfiguredWorkers(config, {
+      database,
+      feed: services.changes,
+      clock,
+      log: app.log,
+    });
+    // Before the database closes: running jobs finish, or go back to the queue.
+    app.addHook('preClose', () => workers.stop());
+  }
 
   registerSecurityHeaders(app, securityHeaders);
   await app.register(cors, {
@@ -243,25 +206,4 @@ export async function buildApp(
   });
   await app.register(trpcRoutes, { services, maxBatchSize: config.trpcMaxBatchSize });
   return app;
-}
-
-/** Changes past retention are deleted hourly, in batches, by whichever instances run. */
-function pruneChangesPeriodically(
-  app: FastifyInstance,
-  services: ReturnType<typeof createServices>,
-): void {
-  const batch = 10_000;
-  const prune = async () => {
-    try {
-      while ((await services.changes.prune(batch)) === batch);
-    } catch (error) {
-      app.log.warn({ err: error }, 'pruning old changes failed; the next round retries');
-    }
-  };
-  const timer = setInterval(() => void prune(), 3_600_000);
-  timer.unref();
-  app.addHook('onClose', (_instance, done) => {
-    clearInterval(timer);
-    done();
-  });
 }

@@ -33,6 +33,20 @@ const trustProxy = z
     return z.NEVER;
   });
 
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** Comma-separated durations such as `5s,5m,2h` (units ms, s, m, h), as milliseconds. */
+const durations = z.string().transform((value, context) => {
+  const parsed = value.split(',').map((item) => /^(\d+)(ms|s|m|h)$/.exec(item.trim()));
+  if (parsed.some((match) => match === null) || parsed.length > 20) {
+    context.addIssue({ code: 'custom', message: 'must be up to 20 durations like 5s,5m,2h' });
+    return z.NEVER;
+  }
+  return parsed.map(
+    (match) => Number(match?.[1]) * durationUnits[match?.[2] as keyof typeof durationUnits],
+  );
+});
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -94,6 +108,16 @@ const environmentSchema = z.object({
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
   MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   STREAM_SLOW_CLIENT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  JOBS_IN_API: z.stringbool().default(true),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  JOB_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(120_000),
+  WEBHOOK_ALLOW_PRIVATE_URLS: z.stringbool().default(false),
+  MAX_WEBHOOKS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
+  // Standard Webhooks' suggested schedule: 8 attempts over about 27 hours.
+  WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h').pipe(durations),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -111,6 +135,14 @@ function checkEnvironment(servesRequests: boolean) {
         code: 'custom',
         path: ['DB_QUERY_TIMEOUT_MS'],
         message: 'must be greater than DB_STATEMENT_TIMEOUT_MS',
+      });
+    }
+    // A handler runs at most one delivery's timeout; a lock that outlives it is a dead worker's.
+    if (env.JOB_LOCK_TIMEOUT_MS <= env.WEBHOOK_TIMEOUT_MS + env.DB_QUERY_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['JOB_LOCK_TIMEOUT_MS'],
+        message: 'must be greater than WEBHOOK_TIMEOUT_MS + DB_QUERY_TIMEOUT_MS',
       });
     }
     if (env.CHANGE_SIGNAL === 'redis' && !env.REDIS_URL) {
@@ -231,6 +263,21 @@ const toConfig = (values: Environment) => ({
     maxStreams: values.MAX_STREAMS,
     slowClientMs: values.STREAM_SLOW_CLIENT_MS,
   },
+  jobs: {
+    // `pnpm worker` runs them otherwise.
+    inApi: values.JOBS_IN_API,
+    concurrency: values.WORKER_CONCURRENCY,
+    pollIntervalMs: values.JOB_POLL_MS,
+    lockTimeoutMs: values.JOB_LOCK_TIMEOUT_MS,
+  },
+  webhooks: {
+    allowPrivateUrls: values.WEBHOOK_ALLOW_PRIVATE_URLS,
+    maxPerUser: values.MAX_WEBHOOKS_PER_USER,
+    retryDelaysMs: values.WEBHOOK_RETRY_SCHEDULE,
+    timeoutMs: values.WEBHOOK_TIMEOUT_MS,
+    responseExcerptBytes: 1024,
+    deliveryRetentionMs: values.WEBHOOK_DELIVERY_RETENTION_DAYS * 86_400_000,
+  },
 });
 
 const configSchemas = {
@@ -299,6 +346,7 @@ export function servicesConfig(config: AppConfig): ServicesConfig {
     taskQuotaPerUser: config.taskQuotaPerUser,
     maxSessionsPerUser: config.maxSessionsPerUser,
     changeFeed: config.changeFeed,
+    webhooks: config.webhooks,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     sessionCacheMs: config.sessionCacheMs,
     accessTokens: {

@@ -1,4 +1,9 @@
-import { resolveDevDatabase, type DevDatabase } from '@tasks/db';
+import {
+  applyMigrations,
+  embeddedClientOptions,
+  resolveDevDatabase,
+  type DevDatabase,
+} from '@tasks/db';
 import type { AppConfig } from './config.js';
 
 /**
@@ -12,4 +17,35 @@ export function openConfiguredDatabase(config: AppConfig): Promise<DevDatabase> 
     dataDir: config.embeddedDb.dataDir,
     port: config.embeddedDb.port,
   });
+}
+
+/**
+ * The database of a long-running process (the API, `pnpm worker`), migrated when configured to
+ * be, and the configuration adjusted to what the server is: a PGlite allows one connection, no
+ * named statements and no LISTEN.
+ */
+export async function openServiceDatabase(
+  config: AppConfig,
+): Promise<{ database: DevDatabase; config: AppConfig & { databaseUrl: string } }> {
+  const database = await openConfiguredDatabase(config);
+  if (config.migrateOnStart) {
+    const { applied } = await applyMigrations({
+      url: database.url,
+      migrationsDir: config.migrationsDir,
+    });
+    if (applied.length > 0) console.info(`Applied migrations: ${applied.join(', ')}`);
+  }
+  return {
+    database,
+    config: {
+      ...config,
+      databaseUrl: database.url,
+      ...(database.servedByPglite && {
+        dbPoolSize: embeddedClientOptions.poolSize,
+        dbPreparedStatements: embeddedClientOptions.preparedStatements,
+        // PGlite's one session cannot hold a LISTEN for this process alone.
+        changeFeed: { ...config.changeFeed, signal: 'poll' as const },
+      }),
+    },
+  };
 }

@@ -1,29 +1,11 @@
-import { applyMigrations, embeddedClientOptions } from '@tasks/db';
 import { buildApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
-import { openConfiguredDatabase } from './database.js';
+import { openServiceDatabase } from './database.js';
 import { closeGracefully } from './graceful-close.js';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const database = await openConfiguredDatabase(config);
-  if (config.migrateOnStart) {
-    const { applied } = await applyMigrations({
-      url: database.url,
-      migrationsDir: config.migrationsDir,
-    });
-    if (applied.length > 0) console.info(`Applied migrations: ${applied.join(', ')}`);
-  }
-  const app = await buildApp({
-    ...config,
-    databaseUrl: database.url,
-    ...(database.servedByPglite && {
-      dbPoolSize: embeddedClientOptions.poolSize,
-      dbPreparedStatements: embeddedClientOptions.preparedStatements,
-      // PGlite's one session cannot hold a LISTEN for this process alone.
-      changeFeed: { ...config.changeFeed, signal: 'poll' as const },
-    }),
-  });
+  const { database, config } = await openServiceDatabase(loadConfigOrExit());
+  const app = await buildApp(config);
   if (database.source === 'embedded') {
     app.log.info({ url: database.url }, 'using the embedded development database');
   } else if (database.servedByPglite) {

@@ -48,6 +48,7 @@ describe('docker-compose.yml', () => {
       'migrate',
       'redis',
       'studio',
+      'worker',
     ]);
   });
 

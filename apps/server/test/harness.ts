@@ -47,6 +47,8 @@ export const testEnv = {
   BCRYPT_COST: '4',
   JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
   BODY_LIMIT_BYTES: '65536',
+  // Only the tests of jobs run workers (they turn this on): the others need none.
+  JOBS_IN_API: 'false',
 };
 
 /**

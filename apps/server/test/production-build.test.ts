@@ -2,13 +2,15 @@
  * The production path: `pnpm build` output run by plain `node` with NODE_ENV=production, as
  * `pnpm start` and the image run it (no tsx, no embedded database, no development defaults).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runToExit, spawnServer } from './spawn-server.js';
+import { childEnv, runToExit, spawnServer } from './spawn-server.js';
+import { startWebhookReceiver } from './webhook-receiver.js';
 
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
 const migrationsDir = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
@@ -104,6 +106,59 @@ describe('production build', () => {
     });
     expect(status.code).toBe(0);
     expect(status.output).toContain('pending: -');
+  });
+
+  it('runs the jobs in dist/worker.js beside an API that does not (JOBS_IN_API=false)', async () => {
+    const { serverEnv } = await database();
+    const env = {
+      NODE_ENV: 'production',
+      ...serverEnv,
+      JWT_SECRET: jwtSecret,
+      BCRYPT_COST: '4',
+      LOG_LEVEL: 'info',
+      WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    };
+    const receiver = await startWebhookReceiver();
+    const api = await startBuiltServer({ ...env, JOBS_IN_API: 'false' });
+    const worker = spawn(process.execPath, ['dist/worker.js'], {
+      cwd: serverDir,
+      env: childEnv(isolated(env)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let workerOutput = '';
+    const collect = (chunk: Buffer) => {
+      workerOutput += chunk.toString();
+    };
+    worker.stdout.on('data', collect);
+    worker.stderr.on('data', collect);
+    try {
+      const credentials = { email: 'worker@example.com', password: 'correct horse battery' };
+      await fetch(`${api.baseUrl}/auth/register`, postJson(credentials));
+      const login = await fetch(`${api.baseUrl}/auth/login`, postJson(credentials));
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const authorized = (body: unknown) => {
+        const init = postJson(body);
+        return { ...init, headers: { ...init.headers, authorization: `Bearer ${accessToken}` } };
+      };
+      expect(
+        (await fetch(`${api.baseUrl}/webhooks`, authorized({ url: receiver.url }))).status,
+      ).toBe(201);
+      expect(
+        (await fetch(`${api.baseUrl}/tasks`, authorized({ title: 'Via the worker' }))).status,
+      ).toBe(201);
+      await receiver.waitFor(1);
+      expect(receiver.delivery(0).json).toMatchObject({ type: 'task.created' });
+      // graphile-worker's own lines carry the component: only the worker process has any.
+      expect(api.output()).not.toContain('"component":"jobs"');
+      expect(workerOutput).toContain('"component":"jobs"');
+    } finally {
+      worker.kill('SIGTERM');
+      const [code] = (await once(worker, 'exit')) as [number | null];
+      await api.stop();
+      await receiver.close();
+      expect(code).toBe(0);
+      expect(workerOutput).toContain('stopping workers');
+    }
   });
 
   it('refuses to migrate in production without DATABASE_URL', async () => {

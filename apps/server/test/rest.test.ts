@@ -91,6 +91,7 @@ describe('tasks over REST', () => {
       title: 'Ship it',
       description: null,
       status: 'open',
+      dueAt: null,
       version: 1,
       createdAt: expect.stringMatching(isoTimestamp),
       updatedAt: expect.stringMatching(isoTimestamp),
@@ -193,6 +194,102 @@ describe('tasks over REST', () => {
     });
   });
 
+  it('sets a due date on create, keeps it when absent from a change, moves and clears it', async () => {
+    const planner = await server.signUp();
+    const created = await server.request('/tasks', {
+      method: 'POST',
+      token: planner.token,
+      body: { title: 'File the taxes', dueAt: '2026-12-04T18:00:00+01:00' },
+    });
+    expect(created.status).toBe(201);
+    const task = (await created.json()) as { id: string; dueAt: string | null };
+    // Answered in UTC, with milliseconds, whatever the offset sent.
+    expect(task.dueAt).toBe('2026-12-04T17:00:00.000Z');
+
+    const change = (body: Record<string, unknown>) =>
+      server.request(`/tasks/${task.id}`, { method: 'PATCH', token: planner.token, body });
+    expect(await (await change({ status: 'in_progress' })).json()).toMatchObject({
+      status: 'in_progress',
+      dueAt: '2026-12-04T17:00:00.000Z',
+    });
+    expect(await (await change({ dueAt: '2026-12-24T12:00:00.250Z' })).json()).toMatchObject({
+      dueAt: '2026-12-24T12:00:00.250Z',
+    });
+    const cleared = await change({ dueAt: null });
+    expect(cleared.status).toBe(200);
+    expect(await cleared.json()).toMatchObject({ dueAt: null, version: 4 });
+    expect(
+      await (await server.request(`/tasks/${task.id}`, { token: planner.token })).json(),
+    ).toMatchObject({ dueAt: null });
+  });
+
+  it('filters by dueBefore and dueAfter and pages by sort=dueAt across pages', async () => {
+    const planner = await server.signUp();
+    // Two tasks share a due date and two have none, so that the id must break ties.
+    const dueDates = [
+      '2026-12-10T09:00:00.000Z',
+      null,
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-10T09:00:00.000Z',
+      null,
+      '2026-12-05T09:00:00.000Z',
+    ];
+    const ids = new Map<string, string | null>();
+    for (const [index, dueAt] of dueDates.entries()) {
+      const response = await server.request('/tasks', {
+        method: 'POST',
+        token: planner.token,
+        body: { title: `due ${index}`, ...(dueAt === null ? {} : { dueAt }) },
+      });
+      ids.set(((await response.json()) as { id: string }).id, dueAt);
+    }
+    type Page = { items: { id: string; dueAt: string | null }[]; nextCursor: string | null };
+    const pageThrough = async (query: string) => {
+      const seen: { id: string; dueAt: string | null }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const after: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+        const response = await server.request(`/tasks?limit=2&${query}${after}`, {
+          token: planner.token,
+        });
+        expect(response.status).toBe(200);
+        const page = (await response.json()) as Page;
+        seen.push(...page.items.map(({ id, dueAt }) => ({ id, dueAt })));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== null);
+      return { seen, pages };
+    };
+    /** The listing's order: by due date, a task without one as if due at the end of time, then id. */
+    const byDueThenId = (order: 'asc' | 'desc') => {
+      const key = ([id, dueAt]: [string, string | null]) => `${dueAt ?? '\uffff'} ${id}`;
+      const sorted = [...ids].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      return (order === 'asc' ? sorted : sorted.reverse()).map(([id, dueAt]) => ({ id, dueAt }));
+    };
+
+    const ascending = await pageThrough('sort=dueAt&order=asc');
+    expect(ascending.pages).toBe(3);
+    expect(ascending.seen).toEqual(byDueThenId('asc'));
+    expect(ascending.seen.slice(-2).map((task) => task.dueAt)).toEqual([null, null]);
+    const descending = await pageThrough('sort=dueAt&order=desc');
+    expect(descending.seen).toEqual(byDueThenId('desc'));
+
+    // [dueAfter, dueBefore): the window's start is in it, its end is not; undated tasks never.
+    const window = await pageThrough(
+      'sort=dueAt&order=asc&dueAfter=2026-12-05T09:00:00Z&dueBefore=2026-12-10T09:00:00Z',
+    );
+    expect(window.seen.map((task) => task.dueAt)).toEqual(['2026-12-05T09:00:00.000Z']);
+    const fromFifth = await pageThrough('dueAfter=2026-12-05T10:00:00%2B01:00');
+    expect(fromFifth.seen.map((task) => task.dueAt).sort()).toEqual([
+      '2026-12-05T09:00:00.000Z',
+      '2026-12-10T09:00:00.000Z',
+      '2026-12-10T09:00:00.000Z',
+    ]);
+    const beforeFifth = await pageThrough('dueBefore=2026-12-05T09:00:00.000Z');
+    expect(beforeFifth.seen.map((task) => task.dueAt)).toEqual(['2026-12-01T09:00:00.000Z']);
+  });
+
   it('writes bodies from the response schemas exactly as JSON.stringify would', async () => {
     const writer = await server.signUp();
     const title = 'Quote " backslash \\ tab\t line\u2028separator \u{1F600} \u00e9 </script>';
@@ -254,6 +351,45 @@ describe('bad input gets a documented error, never a 500', () => {
     await validation(await server.request('/tasks?limit=abc', { token: ann.token }), 'limit');
     await validation(await server.request('/tasks?limit=201', { token: ann.token }), 'limit');
     await validation(await server.request('/tasks?cursor=forged', { token: ann.token }), 'cursor');
+    for (const dueAt of [
+      'tomorrow',
+      '2026-12-04',
+      '2026-12-04T17:00:00',
+      '0000-01-01T00:00:00Z',
+      42,
+    ]) {
+      await validation(
+        await server.request('/tasks', {
+          method: 'POST',
+          token: ann.token,
+          body: { title: 'x', dueAt },
+        }),
+        'dueAt',
+      );
+    }
+    await validation(
+      await server.request(`/tasks/${unknownId}`, {
+        method: 'PATCH',
+        token: ann.token,
+        body: { dueAt: '2026-13-01T00:00:00Z' },
+      }),
+      'dueAt',
+    );
+    await validation(
+      await server.request('/tasks?dueBefore=next%20week', { token: ann.token }),
+      'dueBefore',
+    );
+    await validation(
+      await server.request('/tasks?dueAfter=2026-02-30T00:00:00Z', { token: ann.token }),
+      'dueAfter',
+    );
+    await validation(
+      await server.request('/tasks?dueAfter=2026-12-01T00:00:00Z&dueAfter=2026-12-02T00:00:00Z', {
+        token: ann.token,
+      }),
+      'dueAfter',
+    );
+    await validation(await server.request('/tasks?sort=due', { token: ann.token }), 'sort');
     await validation(
       await server.request(`/tasks/${unknownId}`, { method: 'PATCH', token: ann.token, body: {} }),
       'title',

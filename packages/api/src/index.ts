@@ -33,3 +33,11 @@ export {
 export type { HeaderInput } from './header-inputs.js';
 export { createOpenApiDocument } from './openapi.js';
 export { rememberRequestId, type ApiMeta } from './trpc.js';
+export {
+  createJobHandlers,
+  housekeepingSchedule,
+  type JobDependencies,
+  type JobHandler,
+} from './jobs.js';
+export type { WebhookConfig } from './services/webhook-service.js';
+export type { ChangeFeed } from './services/change-feed.js';

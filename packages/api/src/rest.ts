@@ -24,7 +24,7 @@ export interface RestOperation {
    * request: the same middleware, validation and error mapping as a `/trpc` call.
    */
   invoke: (ctx: Context, input: unknown) => Promise<unknown>;
-  successStatus: 200 | 201 | 204;
+  successStatus: 200 | 201 | 202 | 204;
   successDescription: string;
   location: `/${string}` | undefined;
   /** Answers with `ETag: "<version>"` of the output. */

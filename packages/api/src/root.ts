@@ -1,11 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './routers/auth.js';
 import { tasksRouter } from './routers/tasks.js';
+import { webhooksRouter } from './routers/webhooks.js';
 import { createCallerFactory, router } from './trpc.js';
 
 export const appRouter = router({
   auth: authRouter,
   tasks: tasksRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -12,7 +12,7 @@ import { toApiError, type ErrorCode } from './errors.js';
  */
 export type ApiMeta = OpenApiMeta<{
   success?: {
-    status: 200 | 201 | 204;
+    status: 200 | 201 | 202 | 204;
     description?: string;
     /** `Location` header template filled from the output, e.g. `/tasks/{id}`. */
     location?: `/${string}`;

@@ -63,11 +63,12 @@ export async function createApiHarness({
     preparedStatements: database.preparedStatements,
     onQuery,
   });
-  const { prisma: db, tasks, accounts, changes } = connection;
+  const { prisma: db, tasks, accounts, changes, webhooks } = connection;
   const services = createServices({
     tasks,
     accounts,
     changes,
+    webhooks,
     clock: clock ?? { now: () => new Date() },
     config: {
       bcryptCost: 4,
@@ -88,6 +89,14 @@ export async function createApiHarness({
         heartbeatMs: 100,
         maxStreamsPerUser: 5,
         maxStreams: 100,
+      },
+      webhooks: {
+        allowPrivateUrls: true,
+        maxPerUser: 10,
+        retryDelaysMs: [100, 200],
+        timeoutMs: 2_000,
+        responseExcerptBytes: 1024,
+        deliveryRetentionMs: 30 * 86_400_000,
       },
     },
   });

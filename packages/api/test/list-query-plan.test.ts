@@ -1,6 +1,7 @@
 /**
- * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep:
- * the plan of the exact SQL the listing sends has an index scan and no Sort node.
+ * Proves that every allowed sort is served by an index, on the first page and 10 000 rows deep,
+ * with the due-date filters too: the plan of the exact SQL the listing sends has an index scan
+ * and no Sort node.
  */
 import type { PrismaClient, SentStatement } from '@tasks/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,11 +26,13 @@ beforeAll(async () => {
     email: 'other@example.com',
     password: 'correct horse battery',
   });
+  // One task in ten has no due date; the others are due an hour apart from 2026-01-01 on.
   const insertTasks = (owner: string, count: number) =>
     db.$executeRawUnsafe(
-      `INSERT INTO "Task" ("id", "ownerId", "title", "status", "createdAt", "updatedAt")
+      `INSERT INTO "Task" ("id", "ownerId", "title", "status", "createdAt", "updatedAt", "dueAt")
        SELECT gen_random_uuid(), $1::uuid, 'task ' || lpad(i::text, 6, '0'), 'open',
-              now() - make_interval(secs => i), now() - make_interval(secs => i * 2)
+              now() - make_interval(secs => i), now() - make_interval(secs => i * 2),
+              CASE WHEN i % 10 <> 0 THEN '2026-01-01T00:00:00Z'::timestamptz + make_interval(hours => i) END
        FROM generate_series(1, $2::int) AS i`,
       owner,
       count,
@@ -42,11 +45,16 @@ afterAll(() => api.close());
 
 interface PlanNode {
   'Node Type': string;
+  'Index Name'?: string;
+  Filter?: string;
   Plans?: PlanNode[];
 }
 
+/** Each node's type; a scan also names its index, and says when rows are filtered after it. */
 function nodeTypes(node: PlanNode): string[] {
-  return [node['Node Type'], ...(node.Plans ?? []).flatMap(nodeTypes)];
+  const index = node['Index Name'] === undefined ? '' : ` using ${node['Index Name']}`;
+  const filter = node.Filter === undefined ? '' : ' then filter';
+  return [`${node['Node Type']}${index}${filter}`, ...(node.Plans ?? []).flatMap(nodeTypes)];
 }
 
 type Explained = { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
@@ -58,14 +66,14 @@ function planNodes([result]: Explained): string[] {
 
 /** A parameter as an SQL literal, for `EXECUTE`, which takes no bound parameters. */
 function literal(value: unknown): string {
+  const quoted = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  // A cursor past a task without a due date carries a null key.
+  if (value === null) return 'NULL';
   if (typeof value === 'number') return String(value);
-  const text =
-    value instanceof Date
-      ? value.toISOString()
-      : Array.isArray(value)
-        ? `{${value.join(',')}}`
-        : String(value);
-  return `'${text.replaceAll("'", "''")}'`;
+  if (typeof value === 'string') return quoted(value);
+  if (value instanceof Date) return quoted(value.toISOString());
+  if (Array.isArray(value)) return quoted(`{${value.join(',')}}`);
+  throw new Error(`No SQL literal for ${JSON.stringify(value)}`);
 }
 
 let probes = 0;
@@ -96,32 +104,78 @@ async function plansOf(list: () => Promise<unknown>): Promise<string[][]> {
   return [planNodes(custom), planNodes(generic)];
 }
 
-const sorts = ['createdAt', 'updatedAt', 'title'] as const;
+const sorts = ['createdAt', 'updatedAt', 'title', 'dueAt'] as const;
 const orders = ['desc', 'asc'] as const;
+
+/** The plans of the first page and of the page `pagesDeep` pages of 200 rows further down. */
+async function firstAndDeepPlans(
+  listing: Omit<Parameters<Services['tasks']['list']>[1], 'limit' | 'cursor'>,
+  pagesDeep: number,
+): Promise<string[][]> {
+  const firstPage = await plansOf(() => services.tasks.list(ownerId, { ...listing, limit: 50 }));
+  let cursor: string | undefined;
+  for (let page = 0; page < pagesDeep; page++) {
+    cursor =
+      (await services.tasks.list(ownerId, { ...listing, limit: 200, cursor })).nextCursor ??
+      undefined;
+  }
+  expect(cursor).toBeDefined();
+  const deepPage = await plansOf(() =>
+    services.tasks.list(ownerId, { ...listing, limit: 50, cursor }),
+  );
+  return [...firstPage, ...deepPage];
+}
+
+function expectIndexScanWithoutSort(plans: string[][]): void {
+  for (const plan of plans) {
+    expect(plan).not.toContain('Sort');
+    expect(plan.some((type) => type.startsWith('Index'))).toBe(true);
+  }
+}
+
+/**
+ * By due date, the expression index serves the order, the cursor and the due-date filters alike:
+ * every condition bounds the scan, none filters rows after it.
+ */
+function expectOnlyDueAtIndexConditions(plans: string[][]): void {
+  for (const plan of plans) {
+    expect(plan).toContainEqual(
+      expect.stringMatching(/^Index Scan( Backward)? using Task_ownerId_dueAt_coalesced_id_idx$/),
+    );
+  }
+}
 
 describe.each(sorts.flatMap((sort) => orders.map((order) => ({ sort, order }))))(
   'listing by $sort $order',
   ({ sort, order }) => {
+    // By due date, 10 000 rows deep is among the tasks without one (keyed as infinity) in
+    // ascending order, and past all of them in descending order.
     it('reads the first page and a page 10 000 rows deep from an index, without sorting, custom and generic plans alike', async () => {
-      const firstPage = await plansOf(() =>
-        services.tasks.list(ownerId, { limit: 50, sort, order }),
-      );
-
-      let cursor: string | undefined;
-      for (let page = 0; page < 50; page++) {
-        cursor =
-          (await services.tasks.list(ownerId, { limit: 200, sort, order, cursor })).nextCursor ??
-          undefined;
-      }
-      expect(cursor).toBeDefined();
-      const deepPage = await plansOf(() =>
-        services.tasks.list(ownerId, { limit: 50, sort, order, cursor }),
-      );
-
-      for (const plan of [...firstPage, ...deepPage]) {
-        expect(plan).not.toContain('Sort');
-        expect(plan.some((type) => type.startsWith('Index'))).toBe(true);
-      }
+      const plans = await firstAndDeepPlans({ sort, order }, 50);
+      expectIndexScanWithoutSort(plans);
+      if (sort === 'dueAt') expectOnlyDueAtIndexConditions(plans);
     });
   },
 );
+
+// About 7 800, 6 600 and 5 900 of the owner's tasks match: deep enough for a page 4 000 rows down.
+const dueFilters = {
+  dueAfter: { dueAfter: new Date('2026-03-01T00:00:00Z') },
+  dueBefore: { dueBefore: new Date('2026-11-01T00:00:00Z') },
+  'both filters': {
+    dueAfter: new Date('2026-03-01T00:00:00Z'),
+    dueBefore: new Date('2026-12-01T00:00:00Z'),
+  },
+};
+
+describe.each(
+  Object.entries(dueFilters).flatMap(([name, filter]) =>
+    sorts.flatMap((sort) => orders.map((order) => ({ name, filter, sort, order }))),
+  ),
+)('listing by $sort $order with $name', ({ filter, sort, order }) => {
+  it('reads the first page and a page 4 000 rows deep from an index, without sorting, custom and generic plans alike', async () => {
+    const plans = await firstAndDeepPlans({ ...filter, sort, order }, 20);
+    expectIndexScanWithoutSort(plans);
+    if (sort === 'dueAt') expectOnlyDueAtIndexConditions(plans);
+  });
+});

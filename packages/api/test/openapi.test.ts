@@ -41,6 +41,13 @@ describe('OpenAPI document', () => {
       'PATCH /tasks/{id}': ['200'],
       'DELETE /tasks/{id}': ['204'],
       'GET /tasks/changes': ['200'],
+      'POST /webhooks': ['201'],
+      'GET /webhooks': ['200'],
+      'GET /webhooks/{id}': ['200'],
+      'PATCH /webhooks/{id}': ['200'],
+      'DELETE /webhooks/{id}': ['204'],
+      'GET /webhooks/{id}/deliveries': ['200'],
+      'POST /webhooks/{id}/ping': ['202'],
     });
   });
 

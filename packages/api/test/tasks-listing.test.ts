@@ -102,6 +102,83 @@ describe('filters', () => {
   });
 });
 
+describe('due dates', () => {
+  let planner: Awaited<ReturnType<ApiHarness['signUp']>>;
+  const day = (date: number) => new Date(Date.UTC(2026, 11, date));
+  beforeAll(async () => {
+    planner = await api.signUp();
+    // Repeated due dates and several tasks without one, so that the id must break ties.
+    for (const [index, date] of [4, null, 2, 4, null, 9, 2, null, 7, 4].entries()) {
+      await planner.caller.tasks.create({
+        title: `task ${index}`,
+        dueAt: date === null ? null : day(date),
+      });
+    }
+  });
+
+  async function pageThroughDueDates(input: Omit<ListInput, 'cursor' | 'sort'>) {
+    const tasks: { id: string; dueAt: Date | null }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await planner.caller.tasks.list({ ...input, sort: 'dueAt', cursor });
+      tasks.push(...page.items.map(({ id, dueAt }) => ({ id, dueAt })));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return tasks;
+  }
+
+  it.each(['asc', 'desc'] as const)(
+    'pages by dueAt %s without repeats or gaps, tasks without a due date last ascending and first descending',
+    async (order) => {
+      const rows = await api.db.task.findMany({
+        where: { ownerId: planner.id },
+        orderBy: [
+          { dueAt: { sort: order, nulls: order === 'asc' ? 'last' : 'first' } },
+          { id: order },
+        ],
+        select: { id: true, dueAt: true },
+      });
+      expect(await pageThroughDueDates({ order, limit: 2 })).toEqual(rows);
+      expect(rows.at(order === 'asc' ? -1 : 0)?.dueAt).toBeNull();
+    },
+  );
+
+  it('filters to [dueAfter, dueBefore), never matching a task without a due date', async () => {
+    const dueAts = async (filter: Pick<ListInput, 'dueBefore' | 'dueAfter'>) =>
+      (await pageThroughDueDates({ ...filter, order: 'asc', limit: 2 })).map((task) =>
+        task.dueAt?.getUTCDate(),
+      );
+    expect(await dueAts({ dueBefore: day(4) })).toEqual([2, 2]);
+    expect(await dueAts({ dueAfter: day(4) })).toEqual([4, 4, 4, 7, 9]);
+    expect(await dueAts({ dueAfter: day(4), dueBefore: '2026-12-09T00:00:00Z' })).toEqual([
+      4, 4, 4, 7,
+    ]);
+    // A contradictory window is allowed: it matches nothing.
+    expect(await dueAts({ dueAfter: day(9), dueBefore: day(2) })).toEqual([]);
+  });
+
+  it('takes a cursor keyed on a missing due date only for sort=dueAt', async () => {
+    const { nextCursor } = await planner.caller.tasks.list({
+      sort: 'dueAt',
+      order: 'desc',
+      limit: 1,
+    });
+    const cursor = JSON.parse(Buffer.from(nextCursor ?? '', 'base64url').toString('utf8')) as {
+      key: string;
+    };
+    expect(cursor.key).toBe('infinity');
+    await expect(
+      planner.caller.tasks.list({
+        sort: 'createdAt',
+        cursor: forgedCursor({ sort: 'createdAt', order: 'desc', key: 'infinity' }),
+      }),
+    ).rejects.toMatchObject({
+      apiCode: 'VALIDATION_FAILED',
+      fieldErrors: [expect.objectContaining({ path: 'cursor' })],
+    });
+  });
+});
+
 /** A cursor as `tasks.list` writes them, pointing at a row that need not exist. */
 const forgedCursor = (fields: { sort: string; order: string; key: string }) =>
   Buffer.from(JSON.stringify({ ...fields, id: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10' })).toString(
@@ -162,6 +239,11 @@ describe('bad listing input is a 422, never ignored', () => {
           key: '+275760-09-13T00:00:00.000Z',
         }),
       },
+      'cursor',
+    ],
+    [
+      'a due-date cursor keyed neither on an instant nor on infinity',
+      { sort: 'dueAt', cursor: forgedCursor({ sort: 'dueAt', order: 'desc', key: 'never' }) },
       'cursor',
     ],
     [

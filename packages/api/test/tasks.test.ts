@@ -20,6 +20,7 @@ describe('tasks CRUD', () => {
       title: 'Buy milk',
       description: null,
       status: 'open',
+      dueAt: null,
       version: 1,
       createdAt: expect.any(Date),
       updatedAt: expect.any(Date),
@@ -57,6 +58,26 @@ describe('tasks CRUD', () => {
     await expect(ann.caller.tasks.delete({ id: created.id })).rejects.toMatchObject({
       apiCode: 'TASK_NOT_FOUND',
     });
+  });
+
+  it('sets, keeps and clears a due date, given as a Date or as ISO 8601 text', async () => {
+    const due = new Date('2026-12-04T17:00:00.000Z');
+    const created = await ann.caller.tasks.create({ title: 'Due soon', dueAt: due });
+    expect(created.dueAt).toEqual(due);
+
+    const renamed = await ann.caller.tasks.update({ id: created.id, title: 'Due sooner' });
+    expect(renamed.dueAt).toEqual(due);
+
+    // An offset names an instant as well as Z does: kept as UTC, to the millisecond.
+    const moved = await ann.caller.tasks.update({
+      id: created.id,
+      dueAt: '2026-12-05T09:30:00.1234+01:00',
+    });
+    expect(moved.dueAt).toEqual(new Date('2026-12-05T08:30:00.123Z'));
+    expect(await ann.caller.tasks.get({ id: created.id })).toEqual(moved);
+
+    const cleared = await ann.caller.tasks.update({ id: created.id, dueAt: null });
+    expect(cleared).toMatchObject({ dueAt: null, title: 'Due sooner', version: 4 });
   });
 
   it("hides another user's task on every operation and leaves it unchanged", async () => {
@@ -123,6 +144,47 @@ describe('task validation', () => {
       'idempotencyKey',
     ],
     ['NUL in a search', () => ann.caller.tasks.list({ q: 'a\u0000' }), 'q'],
+    // A due date must name one instant PostgreSQL can hold: 422, never a 500.
+    [
+      'a due date in words',
+      () => ann.caller.tasks.create({ title: 'ok', dueAt: 'tomorrow' }),
+      'dueAt',
+    ],
+    [
+      'a due day without a time',
+      () => ann.caller.tasks.create({ title: 'ok', dueAt: '2026-12-04' }),
+      'dueAt',
+    ],
+    [
+      'a due time without a zone',
+      () => ann.caller.tasks.create({ title: 'ok', dueAt: '2026-12-04T17:00:00' }),
+      'dueAt',
+    ],
+    [
+      'a due date of year 0',
+      () => ann.caller.tasks.create({ title: 'ok', dueAt: '0000-12-31T00:00:00Z' }),
+      'dueAt',
+    ],
+    [
+      'a due date past year 9999',
+      () => ann.caller.tasks.create({ title: 'ok', dueAt: new Date(8.64e15) }),
+      'dueAt',
+    ],
+    [
+      'an invalid Date',
+      () =>
+        ann.caller.tasks.update({
+          id: '01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10',
+          dueAt: new Date(Number.NaN),
+        }),
+      'dueAt',
+    ],
+    ['a dueBefore in words', () => ann.caller.tasks.list({ dueBefore: 'soon' }), 'dueBefore'],
+    [
+      'an impossible dueAfter',
+      () => ann.caller.tasks.list({ dueAfter: '2026-02-30T00:00:00Z' }),
+      'dueAfter',
+    ],
   ];
   it.each(cases)('rejects %s with VALIDATION_FAILED naming the field', async (_, call, path) => {
     await expect(call()).rejects.toMatchObject({

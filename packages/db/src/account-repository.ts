@@ -187,4 +187,19 @@ export class AccountRepository {
       }),
     ]);
   }
+
+  /**
+   * Deletes up to `limit` sessions that expired or were revoked before `cutoff` (with their
+   * refresh tokens); resolves with how many. A token of a deleted session is unknown, which
+   * refuses it as revocation did.
+   */
+  purgeEndedSessions(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "Session" WHERE id IN (
+        SELECT id FROM "Session" WHERE "expiresAt" < ${cutoff}
+        UNION ALL
+        SELECT id FROM "Session" WHERE "revokedAt" < ${cutoff}
+        LIMIT ${limit}
+      )`;
+  }
 }

@@ -1,7 +1,8 @@
 import { decodeStoredTask, type TaskRecord } from './task-repository.js';
 import type { Statement, StatementRunner } from './statements.js';
 
-export const changeTypes = ['task.created', 'task.updated', 'task.deleted'] as const;
+/** `task.due`: the job of a task's due date ran while it was not done (see the webhooks migration). */
+export const changeTypes = ['task.created', 'task.updated', 'task.deleted', 'task.due'] as const;
 export type ChangeType = (typeof changeTypes)[number];
 
 /**
@@ -58,6 +59,25 @@ const statements = {
            WHERE ("transactionId", id) > ($1::bigint, $2::bigint)
            ORDER BY "transactionId", id LIMIT $3`,
   },
+  byId: {
+    name: 'change_by_id',
+    text: `SELECT true AS final, id::text, "transactionId"::text, "userId", type, "taskId", task,
+                  "requestId", "occurredAt"
+           FROM "TaskChange" WHERE id = $1`,
+  },
+  // Once per due date: a job that runs again (its worker died after this commit) adds nothing.
+  due: {
+    name: 'change_due',
+    text: `INSERT INTO "TaskChange" ("userId", type, "taskId", task)
+           SELECT "ownerId", 'task.due', id, to_jsonb(due) - 'ownerId'
+           FROM "Task" AS due
+           WHERE id = $1 AND "dueAt" = $2::timestamptz AND "dueAt" <= now() AND status <> 'done'
+             AND NOT EXISTS (
+               SELECT FROM "TaskChange"
+               WHERE "taskId" = $1 AND type = 'task.due' AND (task->>'dueAt')::timestamptz = $2::timestamptz
+             )
+           RETURNING "userId"`,
+  },
   prune: {
     name: 'change_prune',
     text: `DELETE FROM "TaskChange" WHERE id IN (
@@ -75,6 +95,15 @@ function finalPrefix<Row extends { final: boolean }>(rows: Row[]): Row[] {
 const positionOf = (row: Pick<ChangeRow, 'transactionId' | 'id'>): ChangePosition => ({
   transactionId: BigInt(row.transactionId),
   id: BigInt(row.id),
+});
+
+const toChangeRecord = (row: ChangeRow): ChangeRecord => ({
+  position: positionOf(row),
+  type: row.type,
+  taskId: row.taskId,
+  task: row.task === null ? null : decodeStoredTask(row.task),
+  requestId: row.requestId,
+  occurredAt: row.occurredAt,
 });
 
 /** The change feed's rows (written by triggers on "Task", see the task_changes migration). */
@@ -107,17 +136,22 @@ export class ChangeRepository {
       limit,
     ]);
     const final = finalPrefix(rows);
-    return {
-      changes: final.map((row) => ({
-        position: positionOf(row),
-        type: row.type,
-        taskId: row.taskId,
-        task: row.task === null ? null : decodeStoredTask(row.task),
-        requestId: row.requestId,
-        occurredAt: row.occurredAt,
-      })),
-      heldBack: final.length < rows.length,
-    };
+    return { changes: final.map(toChangeRecord), heldBack: final.length < rows.length };
+  }
+
+  /** One change by its row id (a webhook delivery's), whoever it belongs to. */
+  async findById(id: bigint): Promise<(ChangeRecord & { userId: string }) | null> {
+    const [row] = await this.sql.rows<ChangeRow>(statements.byId, [id.toString()]);
+    return row ? { ...toChangeRecord(row), userId: row.userId } : null;
+  }
+
+  /**
+   * Records `task.due` for a task whose due date `dueAt` has come, unless it is done, its due date
+   * moved, or it was recorded already. Resolves with the owner when it recorded one.
+   */
+  async recordDue(taskId: string, dueAt: string): Promise<string | null> {
+    const [row] = await this.sql.rows<{ userId: string }>(statements.due, [taskId, dueAt]);
+    return row?.userId ?? null;
   }
 
   /**

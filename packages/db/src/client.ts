@@ -10,6 +10,7 @@ import {
 } from './change-signals.js';
 import { StatementRunner, type SentStatement } from './statements.js';
 import { TaskRepository } from './task-repository.js';
+import { WebhookRepository } from './webhook-repository.js';
 
 export interface DatabaseClientOptions {
   /** PostgreSQL connection string, e.g. `postgresql://user@host:5432/db`. */
@@ -156,6 +157,9 @@ export interface Database {
     onError: (error: unknown) => void;
   }): ChangeSignalSource;
   accounts: AccountRepository;
+  webhooks: WebhookRepository;
+  /** The pool under every repository, for a library that brings its own SQL (the job queue). */
+  pool: pg.Pool;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
   /** Disconnects Prisma and ends the pool, even where only `tasks` ever used it. */
@@ -200,6 +204,8 @@ export function createDatabase({
         ? createPostgresChangeSignal({ url, pool, onError })
         : createPollingChangeSignal({ changes, intervalMs: pollIntervalMs, onError }),
     accounts: new AccountRepository(prisma),
+    webhooks: new WebhookRepository(prisma, sql),
+    pool,
     // Through the pool and statement kind the repositories use, so a database that cannot
     // serve them (a PGlite session shared with another process's named statements) is unready.
     async ping() {

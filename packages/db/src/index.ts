@@ -69,3 +69,14 @@ export {
   type UserCredentials,
   type UserRecord,
 } from './account-repository.js';
+export {
+  WebhookRepository,
+  type AttemptOutcome,
+  type NewWebhookEndpoint,
+  type PendingDelivery,
+  type WebhookAttemptRecord,
+  type WebhookDeliveryRecord,
+  type WebhookDeliveryStatus,
+  type WebhookEndpointChanges,
+  type WebhookEndpointRecord,
+} from './webhook-repository.js';

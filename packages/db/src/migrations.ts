@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Logger as JobQueueLogger, runMigrations as installJobQueue } from 'graphile-worker';
 import type pg from 'pg';
 import { withSchemaEngine } from './schema-engine.js';
 import { withClient } from './with-client.js';
@@ -30,6 +31,9 @@ export const defaultMigrationsDir = fileURLToPath(
 export const defaultSchemaPath = fileURLToPath(
   new URL(`${prismaDir}schema.prisma`, import.meta.url),
 );
+
+/** graphile-worker announces each of its migrations on the console; the caller reports instead. */
+const silentJobQueueLogger = new JobQueueLogger(() => () => {});
 
 /** The key Prisma's schema engine locks with, so we also serialise against `prisma migrate`. */
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
@@ -92,6 +96,9 @@ export async function applyMigrations({
   migrationsDir = defaultMigrationsDir,
 }: MigrationsOptions): Promise<{ applied: string[] }> {
   const folders = await readMigrationFolders(migrationsDir);
+  // The job queue's schema (graphile_worker), versioned by graphile-worker itself, first: the
+  // triggers of our migrations enqueue into it.
+  await installJobQueue({ connectionString: url, logger: silentJobQueueLogger });
   return withClient(url, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK_KEY]);
     try {

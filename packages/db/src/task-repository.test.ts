@@ -50,11 +50,13 @@ async function createTask(tasks: TaskRepository, task: NewTask): Promise<TaskRec
 const readWithPrisma = (id: string) =>
   db.prisma.task.findUniqueOrThrow({ where: { id }, select: taskRecordSelect });
 
+const march = (day: number) => new Date(Date.UTC(2026, 2, day));
+
 describe('TaskRepository', () => {
   it('creates what Prisma reads back, with the schema defaults and a version 7 id', async () => {
     const created = await createTask(db.tasks, { ownerId, title: 'Write the report' });
     expect(created).toEqual(await readWithPrisma(created.id));
-    expect(created).toMatchObject({ description: null, status: 'open', version: 1 });
+    expect(created).toMatchObject({ description: null, status: 'open', dueAt: null, version: 1 });
     expect(created.id).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
@@ -65,9 +67,14 @@ describe('TaskRepository', () => {
       title: 'Review',
       description: 'By Friday',
       status: 'in_progress',
+      dueAt: new Date('2026-12-04T17:00:00.000Z'),
     });
     expect(detailed).toEqual(await readWithPrisma(detailed.id));
-    expect(detailed).toMatchObject({ description: 'By Friday', status: 'in_progress' });
+    expect(detailed).toMatchObject({
+      description: 'By Friday',
+      status: 'in_progress',
+      dueAt: new Date('2026-12-04T17:00:00.000Z'),
+    });
   });
 
   it("finds a task only for its owner, as Prisma's findFirst does", async () => {
@@ -100,9 +107,20 @@ describe('TaskRepository', () => {
     ['the status', { status: 'done' }],
     ['the description', { description: 'More detail' }],
     ['a cleared description', { description: null }],
-    ['everything at once', { title: 'All', description: null, status: 'in_progress' }],
+    ['the due date', { dueAt: new Date('2027-01-15T09:30:00.250Z') }],
+    ['a cleared due date', { dueAt: null }],
+    [
+      'everything at once',
+      { title: 'All', description: null, status: 'in_progress', dueAt: new Date(0) },
+    ],
   ])('changes %s exactly as the same Prisma update does', async (_, changes) => {
-    const data = { ownerId, title: 'Before', description: 'Old detail', status: 'open' as const };
+    const data = {
+      ownerId,
+      title: 'Before',
+      description: 'Old detail',
+      status: 'open' as const,
+      dueAt: new Date('2026-12-24T18:00:00.000Z'),
+    };
     const [viaStatements, viaPrisma] = await Promise.all([
       db.prisma.task.create({ data, select: { id: true } }),
       db.prisma.task.create({ data, select: { id: true } }),
@@ -114,8 +132,8 @@ describe('TaskRepository', () => {
       select: taskRecordSelect,
     });
     expect(changed).toEqual(await readWithPrisma(viaStatements.id));
-    const { title, description, status, version } = expected;
-    expect(changed).toMatchObject({ title, description, status, version });
+    const { title, description, status, dueAt, version } = expected;
+    expect(changed).toMatchObject({ title, description, status, dueAt, version });
     expect(changed?.updatedAt.getTime()).toBeGreaterThanOrEqual(changed?.createdAt.getTime() ?? 0);
   });
 
@@ -143,7 +161,8 @@ describe('TaskRepository', () => {
         data: { email: 'lister@example.com', passwordHash: 'not a hash' },
       }));
       const statuses = ['open', 'in_progress', 'done'] as const;
-      // Repeated titles and timestamps, so that the id must break ties; LIKE wildcards in text.
+      // Repeated titles and timestamps, so that the id must break ties; LIKE wildcards in text;
+      // every fifth task without a due date.
       await db.prisma.task.createMany({
         data: Array.from({ length: 60 }, (_, i) => ({
           ownerId: listerId,
@@ -152,14 +171,29 @@ describe('TaskRepository', () => {
           status: statuses[i % 3],
           createdAt: new Date(Date.UTC(2026, 0, 1 + (i % 7))),
           updatedAt: new Date(Date.UTC(2026, 1, 1 + (i % 11))),
+          dueAt: i % 5 === 0 ? null : march(1 + (i % 6)),
         })),
       });
     });
 
-    /** The same page through Prisma: the statement must match it row for row. */
-    const listWithPrisma = ({ sort, order, statuses, contains, after, limit }: TaskListQuery) => {
+    /**
+     * The same page through Prisma: the statement must match it row for row. Prisma sorts by the
+     * column with its nulls placed, where the statement sorts by the column with null as infinity.
+     */
+    const listWithPrisma = ({
+      sort,
+      order,
+      statuses,
+      contains,
+      dueBefore,
+      dueAfter,
+      after,
+      limit,
+    }: TaskListQuery) => {
       const where: Prisma.TaskWhereInput[] = [{ ownerId: listerId }];
       if (statuses) where.push({ status: { in: statuses } });
+      if (dueBefore) where.push({ dueAt: { lt: dueBefore } });
+      if (dueAfter) where.push({ dueAt: { gte: dueAfter } });
       if (contains !== undefined) {
         const literal = contains.replace(/[\\%_]/g, (character) => `\\${character}`);
         where.push({
@@ -170,36 +204,49 @@ describe('TaskRepository', () => {
         });
       }
       if (after) {
-        const [, exclusive] = order === 'desc' ? ['lte', 'lt'] : ['gte', 'gt'];
-        where.push({
-          OR: [
-            { [sort]: { [exclusive]: after.key } },
-            { [sort]: after.key, id: { [exclusive]: after.id } },
-          ],
-        });
+        const exclusive = order === 'desc' ? 'lt' : 'gt';
+        const tie = { [sort]: after.key, id: { [exclusive]: after.id } };
+        // Past a dated row ascending come the later dates and every undated row; past an undated
+        // row descending, every dated row.
+        const beyond =
+          after.key === null
+            ? order === 'desc'
+              ? [{ dueAt: { not: null } }]
+              : []
+            : sort === 'dueAt' && order === 'asc'
+              ? [{ dueAt: { gt: after.key } }, { dueAt: null }]
+              : [{ [sort]: { [exclusive]: after.key } }];
+        where.push({ OR: [...beyond, tie] });
       }
+      const nulls = order === 'asc' ? 'last' : 'first';
       return db.prisma.task.findMany({
         where: { AND: where },
-        orderBy: [{ [sort]: order }, { id: order }],
+        orderBy: [
+          sort === 'dueAt' ? { dueAt: { sort: order, nulls } } : { [sort]: order },
+          { id: order },
+        ],
         take: limit,
         select: taskRecordSelect,
       });
     };
 
-    const shapes = (['createdAt', 'updatedAt', 'title'] as TaskSortField[]).flatMap((sort) =>
-      (['desc', 'asc'] as SortOrder[]).map((order) => ({ sort, order })),
+    const shapes = (['createdAt', 'updatedAt', 'title', 'dueAt'] as TaskSortField[]).flatMap(
+      (sort) => (['desc', 'asc'] as SortOrder[]).map((order) => ({ sort, order })),
     );
 
     it.each(shapes)(
       'pages by $sort $order as Prisma does, filtered or not',
       async ({ sort, order }) => {
-        const filters: Pick<TaskListQuery, 'statuses' | 'contains'>[] = [
+        const filters: Pick<TaskListQuery, 'statuses' | 'contains' | 'dueBefore' | 'dueAfter'>[] = [
           {},
           { statuses: ['open', 'done'] },
           { contains: 'ALPHA' },
           { contains: '50%' },
           { contains: '_' },
           { contains: '100%', statuses: ['in_progress'] },
+          { dueBefore: march(6) },
+          { dueAfter: march(3) },
+          { dueAfter: march(2), dueBefore: march(6), contains: 'notes' },
         ];
         for (const filter of filters) {
           let after: TaskListQuery['after'];
@@ -217,6 +264,23 @@ describe('TaskRepository', () => {
         }
       },
     );
+
+    it('lists tasks without a due date last ascending, first descending, and never filters them in', async () => {
+      const list = (query: Partial<TaskListQuery>) =>
+        db.tasks.list({ ownerId: listerId, sort: 'dueAt', order: 'asc', limit: 200, ...query });
+      const ascending = await list({});
+      const firstUndated = ascending.findIndex((task) => task.dueAt === null);
+      expect(firstUndated).toBe(48);
+      expect(ascending.slice(firstUndated).every((task) => task.dueAt === null)).toBe(true);
+      expect(await list({ order: 'desc' })).toEqual([...ascending].reverse());
+
+      const dueBeforeThird = await list({ dueBefore: march(3) });
+      const dueFromThird = await list({ dueAfter: march(3) });
+      expect(dueBeforeThird.every(({ dueAt }) => dueAt && dueAt < march(3))).toBe(true);
+      expect(dueFromThird.every(({ dueAt }) => dueAt && dueAt >= march(3))).toBe(true);
+      // Before and at-or-after one instant split the dated tasks exactly.
+      expect([...dueBeforeThird, ...dueFromThird]).toEqual(ascending.slice(0, firstUndated));
+    });
   });
 
   it("keeps every owner's task count through bulk inserts, deletes and a change of owner", async () => {

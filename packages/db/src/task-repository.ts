@@ -15,6 +15,7 @@ const taskColumns = {
   title: { type: 'varchar', writable: true },
   description: { type: 'varchar', writable: true },
   status: { type: '"TaskStatus"', writable: true },
+  dueAt: { type: 'timestamptz', writable: true },
   version: { type: 'int4' },
   createdAt: { type: 'timestamptz' },
   updatedAt: { type: 'timestamptz' },
@@ -46,20 +47,26 @@ export const taskRecordSelect = Object.fromEntries(
   columnNames.map((column) => [column, true]),
 ) as Record<TaskColumn, true>;
 
-/** A task as stored in JSON (an idempotent create's first answer), typed back. */
+/**
+ * A task as stored in JSON (an idempotent create's first answer, a change in the feed), typed
+ * back. A column added since the copy was stored is absent from it: it reads as null.
+ */
 export function decodeStoredTask(stored: unknown): TaskRecord {
-  const fields = stored as Record<TaskColumn, unknown>;
+  const fields = stored as Partial<Record<TaskColumn, unknown>>;
   return Object.fromEntries(
-    columnNames.map((column) => [
-      column,
-      taskColumns[column].type === 'timestamptz'
-        ? new Date(fields[column] as string)
-        : fields[column],
-    ]),
+    columnNames.map((column) => {
+      const value = fields[column] ?? null;
+      return [
+        column,
+        taskColumns[column].type === 'timestamptz' && value !== null
+          ? new Date(value as string)
+          : value,
+      ];
+    }),
   ) as TaskRecord;
 }
 
-export type TaskSortField = 'createdAt' | 'updatedAt' | 'title';
+export type TaskSortField = 'createdAt' | 'updatedAt' | 'title' | 'dueAt';
 export type SortOrder = 'asc' | 'desc';
 
 /** One page of an owner's tasks, in `sort` then id order. */
@@ -71,17 +78,32 @@ export interface TaskListQuery {
   statuses?: TaskStatus[] | undefined;
   /** Text the title or the description contains, case-insensitively; LIKE wildcards are literal. */
   contains?: string | undefined;
-  /** Rows strictly after this one in the listing's order: its sort key and id. */
-  after?: { key: string | Date; id: string } | undefined;
+  /** Only tasks due strictly before this instant (never those without a due date). */
+  dueBefore?: Date | undefined;
+  /** Only tasks due at or after this instant (never those without a due date). */
+  dueAfter?: Date | undefined;
+  /**
+   * Rows strictly after this one in the listing's order: the value of its sort column (for
+   * `dueAt`, null when the row has no due date) and its id.
+   */
+  after?: { key: string | Date | null; id: string } | undefined;
   /** Rows to return at most. */
   limit: number;
 }
 
-const sortColumns: Record<TaskSortField, string> = {
+const sortColumns: Record<Exclude<TaskSortField, 'dueAt'>, string> = {
   createdAt: '"createdAt"',
   updatedAt: '"updatedAt"',
   title: 'title',
 };
+
+/**
+ * The due-date sort key: a task without a due date sorts as if due at the end of time, last
+ * ascending and first descending, so one index serves both directions and the key is never null.
+ * The index "Task_ownerId_dueAt_coalesced_id_idx" (task_due_at migration) holds exactly this
+ * expression; the planner only uses it for conditions and orderings written the same way.
+ */
+const dueAtSortKey = `COALESCE("dueAt", 'infinity'::timestamptz)`;
 
 /** LIKE wildcards in user text are literal characters, not patterns. */
 function escapeLike(text: string): string {
@@ -94,9 +116,22 @@ function escapeLike(text: string): string {
  * not prepared: how selective its text is decides between the trigram indexes and the sort's
  * index, which one cached generic plan could not do for every text. The cursor condition carries
  * a redundant `key <= value` bound (`>=` ascending) that becomes the index condition, so the scan
- * starts at the cursor and page 10 000 costs what page 1 costs (list-query-plan.test.ts).
+ * starts at the cursor and page 10 000 costs what page 1 costs (list-query-plan.test.ts). By due
+ * date, where every undated task has the same key and ties are common, the cursor condition is a
+ * row comparison, `(key, id) > (value, id)`, which is an index condition as a whole: the scan
+ * starts at the cursor's row itself rather than at the first of its ties.
  */
-function listStatement({ ownerId, sort, order, statuses, contains, after, limit }: TaskListQuery) {
+function listStatement({
+  ownerId,
+  sort,
+  order,
+  statuses,
+  contains,
+  dueBefore,
+  dueAfter,
+  after,
+  limit,
+}: TaskListQuery) {
   const values: unknown[] = [ownerId];
   const parameter = (value: unknown) => `$${values.push(value)}`;
   const shape = ['task_list', sort, order];
@@ -109,16 +144,35 @@ function listStatement({ ownerId, sort, order, statuses, contains, after, limit 
     const pattern = parameter(`%${escapeLike(contains)}%`);
     conditions.push(`(title ILIKE ${pattern} OR description ILIKE ${pattern})`);
   }
-  const column = sortColumns[sort];
+  // Sorted by due date, the filters bound the scan of the sort's own index, so they are written on
+  // its key (an instant before infinity leaves undated tasks out; at or after one must say so).
+  // Sorted otherwise, they filter the rows of that sort's index as `status` does: on the key, a
+  // generic plan would guess the window narrow and trade the ordered scan for a Sort of all of it.
+  const dueColumn = sort === 'dueAt' ? dueAtSortKey : '"dueAt"';
+  if (dueBefore) {
+    shape.push('due_before');
+    conditions.push(`${dueColumn} < ${parameter(dueBefore)}::timestamptz`);
+  }
+  if (dueAfter) {
+    shape.push('due_after');
+    conditions.push(`${dueColumn} >= ${parameter(dueAfter)}::timestamptz`);
+    if (sort === 'dueAt') conditions.push(`${dueAtSortKey} < 'infinity'::timestamptz`);
+  }
+  const column = sort === 'dueAt' ? dueAtSortKey : sortColumns[sort];
   if (after) {
     shape.push('after');
     const [inclusive, exclusive] = order === 'desc' ? ['<=', '<'] : ['>=', '>'];
-    const key = parameter(after.key);
-    const id = parameter(after.id);
-    conditions.push(
-      `${column} ${inclusive} ${key}`,
-      `(${column} ${exclusive} ${key} OR id ${exclusive} ${id})`,
-    );
+    if (sort === 'dueAt') {
+      const key = `COALESCE(${parameter(after.key)}::timestamptz, 'infinity'::timestamptz)`;
+      conditions.push(`(${column}, id) ${exclusive} (${key}, ${parameter(after.id)})`);
+    } else {
+      const key = parameter(after.key);
+      const id = parameter(after.id);
+      conditions.push(
+        `${column} ${inclusive} ${key}`,
+        `(${column} ${exclusive} ${key} OR id ${exclusive} ${id})`,
+      );
+    }
   }
   const direction = order === 'desc' ? 'DESC' : 'ASC';
   const statement: Statement = {
@@ -345,10 +399,14 @@ export class TaskRepository {
 
   /**
    * Inserts tasks as they are, ids, versions and timestamps included (demo data, imports); a
-   * task whose id exists is left alone, edited or not. Resolves with how many were inserted.
-   * Quotas do not apply: this is for operators, not clients.
+   * task whose id exists is left alone, edited or not. A task given without a due date has none.
+   * Resolves with how many were inserted. Quotas do not apply: this is for operators, not clients.
    */
-  async insertMissing(tasks: (TaskRecord & Pick<Task, 'ownerId'>)[]): Promise<number> {
+  async insertMissing(
+    tasks: (Omit<TaskRecord, 'dueAt'> &
+      Partial<Pick<TaskRecord, 'dueAt'>> &
+      Pick<Task, 'ownerId'>)[],
+  ): Promise<number> {
     const { count } = await this.prisma.task.createMany({ data: tasks, skipDuplicates: true });
     return count;
   }
@@ -366,6 +424,17 @@ export class TaskRepository {
 
   private send(statement: Statement, values: unknown[]): Promise<TaskRecord[]> {
     return this.sql.rows<TaskRecord>(statement, values);
+  }
+
+  /**
+   * Deletes up to `limit` idempotency keys created before `cutoff` (past their replay window);
+   * resolves with how many.
+   */
+  purgeIdempotencyKeys(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "IdempotencyKey" WHERE ("userId", key) IN (
+        SELECT "userId", key FROM "IdempotencyKey" WHERE "createdAt" < ${cutoff} LIMIT ${limit}
+      )`;
   }
 }
 

@@ -62,11 +62,13 @@ async function ensureDemoUser({
   tasks,
   accounts,
   changes,
+  webhooks,
 }: Database): Promise<{ userId: string; isNew: boolean }> {
   const services = createServices({
     tasks,
     accounts,
     changes,
+    webhooks,
     clock: systemClock,
     config: servicesConfig(config),
   });

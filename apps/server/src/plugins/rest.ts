@@ -75,7 +75,8 @@ function buildInput(operation: RestOperation, request: FastifyRequest): unknown 
     const query = operation.parseQuery(request.query as Record<string, string | string[]>);
     return { ...withoutHeaderFields(operation, query), ...fromHeaders, ...params };
   }
-  const body = request.body;
+  // No body at all (a POST whose input is its path, such as a ping) is an empty one.
+  const body: unknown = request.body ?? {};
   // Path parameters win over body fields of the same name; a non-object body fails validation.
   return body !== null && typeof body === 'object' && !Array.isArray(body)
     ? {

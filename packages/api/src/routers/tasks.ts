@@ -50,7 +50,7 @@ export const tasksRouter = router({
         tags,
         summary: 'List your tasks',
         description:
-          'Newest first by default; filter by `status` (repeatable) and `q`, order by `sort` and `order`. Keyset-paginated: pass `nextCursor` back as `cursor`, with the same `sort` and `order`, for the next page.',
+          'Newest first by default; filter by `status` (repeatable), `q`, `dueBefore` and `dueAfter`, order by `sort` and `order`. Keyset-paginated: pass `nextCursor` back as `cursor`, with the same `sort` and `order`, for the next page.',
       },
       success: { status: 200, description: 'One page of tasks' },
     })
@@ -82,7 +82,7 @@ export const tasksRouter = router({
         tags,
         summary: 'Change a task',
         description:
-          'Send any of title, description, status; `description: null` clears it. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).',
+          'Send any of title, description, status, dueAt; `description: null` and `dueAt: null` clear them. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).',
       },
       success: { status: 200, description: 'The updated task', etag: true },
       headerInputs: [ifMatch],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
 
 /**
  * Timestamps are `Date` objects on the tRPC side (superjson keeps them) and ISO 8601 strings in
@@ -8,6 +9,33 @@ export const timestamp = z.date().meta({
   override: { type: 'string', format: 'date-time' },
   examples: ['2026-02-14T10:00:00.000Z'],
 });
+
+/** The instants an input may name: ISO 8601's four-digit years, all within PostgreSQL's range. */
+const earliestInstant = new Date('0001-01-01T00:00:00.000Z');
+const latestInstant = new Date('9999-12-31T23:59:59.999Z');
+
+/**
+ * An instant as input: a `Date` on `/trpc` (superjson carries it, as it carries `timestamp`
+ * outputs back), an ISO 8601 date-time with `Z` or an offset in REST JSON and query strings
+ * (`2026-12-04T17:00:00Z`, `2026-12-04T18:00:00+01:00`); stored to the millisecond, answered
+ * in UTC. A date without a time or a time without a zone names no single instant: refused.
+ */
+export const timestampInput = z
+  .union([z.date(), z.iso.datetime({ offset: true }).transform((text) => new Date(text))])
+  .pipe(
+    z
+      .date()
+      .min(earliestInstant, 'Must be in the years 0001 to 9999')
+      .max(latestInstant, 'Must be in the years 0001 to 9999'),
+  )
+  .meta({
+    // REST clients can only send the text: the document describes that alone, not the union.
+    override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
+      delete jsonSchema.anyOf;
+      Object.assign(jsonSchema, { type: 'string', format: 'date-time' });
+    },
+    examples: ['2026-02-14T10:00:00.000Z'],
+  });
 
 export const uuid = z.uuid().meta({ examples: ['01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10'] });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp, uuid, withoutNul } from './common.js';
+import { timestamp, timestampInput, uuid, withoutNul } from './common.js';
 
 const taskStatus = z.enum(['open', 'in_progress', 'done']);
 const title = withoutNul(z.string().trim().min(1).max(200)).meta({
@@ -8,6 +8,10 @@ const title = withoutNul(z.string().trim().min(1).max(200)).meta({
 const description = withoutNul(z.string().max(2000))
   .nullable()
   .meta({ examples: ['Cover the new search'] });
+const dueAt = timestampInput.nullable().meta({
+  description: 'When the task is due; null for no due date',
+  examples: ['2026-12-04T17:00:00.000Z'],
+});
 
 export const taskOutput = z
   .object({
@@ -18,6 +22,10 @@ export const taskOutput = z
       .nullable()
       .meta({ examples: ['Cover the new search'] }),
     status: taskStatus,
+    dueAt: timestamp.nullable().meta({
+      description: 'When the task is due (UTC); null when it has none',
+      examples: ['2026-12-04T17:00:00.000Z'],
+    }),
     version: z
       .number()
       .int()
@@ -53,6 +61,7 @@ export const createTaskInput = z.object({
   title,
   description: description.optional(),
   status: taskStatus.optional(),
+  dueAt: dueAt.optional(),
   /** REST clients send it as the `Idempotency-Key` header. */
   idempotencyKey: withoutNul(z.string().min(1).max(255))
     .optional()
@@ -65,15 +74,21 @@ export const updateTaskInput = z
     title: title.optional(),
     description: description.optional(),
     status: taskStatus.optional(),
+    dueAt: dueAt.optional().meta({
+      description: 'When the task is due; null clears it, absent keeps it',
+    }),
     expectedVersion,
   })
   .refine(
     (input) =>
-      input.title !== undefined || input.description !== undefined || input.status !== undefined,
-    { message: 'Provide at least one of title, description, status', path: ['title'] },
+      input.title !== undefined ||
+      input.description !== undefined ||
+      input.status !== undefined ||
+      input.dueAt !== undefined,
+    { message: 'Provide at least one of title, description, status, dueAt', path: ['title'] },
   );
 
-export const taskSortFields = ['createdAt', 'updatedAt', 'title'] as const;
+export const taskSortFields = ['createdAt', 'updatedAt', 'title', 'dueAt'] as const;
 
 export const listTasksInput = z.object({
   limit: z.number().int().min(1).max(200).default(50).meta({ description: 'Page size' }),
@@ -88,7 +103,21 @@ export const listTasksInput = z.object({
   q: withoutNul(z.string().trim().min(1).max(200))
     .optional()
     .meta({ description: 'Case-insensitive text to find in the title or description' }),
-  sort: z.enum(taskSortFields).default('createdAt'),
+  // Described before `optional()`: a query parameter's description is read from the inner schema.
+  dueBefore: timestampInput
+    .meta({
+      description: 'Only tasks due strictly before this instant (never tasks without a due date)',
+    })
+    .optional(),
+  dueAfter: timestampInput
+    .meta({
+      description: 'Only tasks due at or after this instant (never tasks without a due date)',
+    })
+    .optional(),
+  sort: z.enum(taskSortFields).default('createdAt').meta({
+    description:
+      'The order of the list, ties broken by id. `dueAt` puts tasks without a due date last in ascending order and first in descending order (the ascending list reversed)',
+  }),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
 

@@ -285,7 +285,7 @@ export class ChangeFeed {
   }
 }
 
-function toChangeOutput(change: ChangeRecord): ChangeOutput {
+export function toChangeOutput(change: ChangeRecord): ChangeOutput {
   return {
     id: encodeCursor(change.position, change.occurredAt),
     type: change.type,

@@ -1,4 +1,9 @@
-import type { AccountRepository, ChangeRepository, TaskRepository } from '@tasks/db';
+import type {
+  AccountRepository,
+  ChangeRepository,
+  TaskRepository,
+  WebhookRepository,
+} from '@tasks/db';
 import type { Clock } from '../clock.js';
 import { createAccessTokens, type AccessTokenConfig } from '../security/access-tokens.js';
 import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-throttle.js';
@@ -12,6 +17,8 @@ import {
   type ChangeSignal,
 } from './change-feed.js';
 import { TaskService } from './task-service.js';
+import { WebhookService, type WebhookConfig } from './webhook-service.js';
+import type { ResolveHost } from '../webhooks/url-policy.js';
 
 export interface ServicesConfig {
   accessTokens: AccessTokenConfig;
@@ -27,6 +34,7 @@ export interface ServicesConfig {
   /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
   sessionCacheMs?: number;
   changeFeed: ChangeFeedConfig;
+  webhooks: WebhookConfig;
 }
 
 export interface ServiceDependencies {
@@ -34,18 +42,22 @@ export interface ServiceDependencies {
   tasks: TaskRepository;
   accounts: AccountRepository;
   changes: ChangeRepository;
+  webhooks: WebhookRepository;
   /** How instances tell each other about new changes; default: this process only. */
   changeSignal?: ChangeSignal;
   clock: Clock;
   config: ServicesConfig;
   /** Where attempt budgets are counted; default: this process's memory. */
   rateLimiter?: RateLimiter;
+  /** How webhook receivers' hosts resolve; default: the system's resolver. */
+  resolveHost?: ResolveHost;
 }
 
 export interface Services {
   auth: AuthService;
   tasks: TaskService;
   changes: ChangeFeed;
+  webhooks: WebhookService;
   throttle: AttemptThrottle;
 }
 
@@ -54,10 +66,12 @@ export function createServices({
   tasks,
   accounts,
   changes,
+  webhooks,
   changeSignal = createLocalChangeSignal(),
   clock,
   config,
   rateLimiter = createRateLimiter(),
+  resolveHost,
 }: ServiceDependencies): Services {
   const feed = new ChangeFeed(changes, clock, config.changeFeed, changeSignal);
   return {
@@ -74,6 +88,7 @@ export function createServices({
       feed.changed(userId);
     }),
     changes: feed,
+    webhooks: new WebhookService(webhooks, clock, config.webhooks, resolveHost),
     throttle: new AttemptThrottle(rateLimiter, config.attempts),
   };
 }

@@ -16,7 +16,7 @@ import {
 } from '../schemas/task.js';
 
 /** How long an Idempotency-Key keeps its first response. */
-const idempotencyWindowMs = 24 * 60 * 60 * 1000;
+export const idempotencyWindowMs = 24 * 60 * 60 * 1000;
 
 type SortField = ListTasksInput['sort'];
 type SortOrder = ListTasksInput['order'];
@@ -24,6 +24,8 @@ type SortOrder = ListTasksInput['order'];
 /**
  * Where the previous page ended, in the page's own sort: the sort key of its last row and the id
  * that breaks ties. Bound to its sort and order, since a position means nothing in another one.
+ * A timestamp key is its ISO 8601 text; a task without a due date sorts as if due at infinity,
+ * which no `Date` can hold, so its key is the text `infinity` (PostgreSQL's own spelling).
  */
 const cursorSchema = z.object({
   sort: z.enum(taskSortFields),
@@ -33,6 +35,8 @@ const cursorSchema = z.object({
 });
 type Cursor = z.infer<typeof cursorSchema>;
 
+const noDueDateKey = 'infinity';
+
 /** The cursor of the page after `last` (exported for the benchmark, which builds a deep one). */
 export function encodeCursor<Sort extends SortField>(
   sort: Sort,
@@ -40,7 +44,7 @@ export function encodeCursor<Sort extends SortField>(
   last: Pick<TaskOutput, Sort | 'id'>,
 ): string {
   const value: TaskOutput[SortField] = last[sort];
-  const key = value instanceof Date ? value.toISOString() : value;
+  const key = value === null ? noDueDateKey : value instanceof Date ? value.toISOString() : value;
   const cursor: Cursor = { sort, order, key, id: last.id };
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -58,9 +62,11 @@ function decodeCursor(raw: string, sort: SortField, order: SortOrder): Cursor {
   if (cursor.sort !== sort || cursor.order !== order) {
     throw invalidCursor(`This cursor belongs to sort=${cursor.sort}&order=${cursor.order}`);
   }
-  if (sort !== 'title' && !isCursorTimestamp(cursor.key)) {
-    throw invalidCursor('Not a cursor returned by this API');
-  }
+  const validKey =
+    sort === 'title' ||
+    isCursorTimestamp(cursor.key) ||
+    (sort === 'dueAt' && cursor.key === noDueDateKey);
+  if (!validKey) throw invalidCursor('Not a cursor returned by this API');
   return cursor;
 }
 
@@ -73,9 +79,10 @@ function isCursorTimestamp(key: string): boolean {
   return /^(?!0000)\d{4}-/.test(key) && !Number.isNaN(time) && new Date(time).toISOString() === key;
 }
 
-/** The row the cursor points after, its sort key typed as the column is. */
+/** The row the cursor points after, its sort key typed as the column is (a missing due date, null). */
 function cursorPosition({ sort, key, id }: Cursor): NonNullable<TaskListQuery['after']> {
-  return { key: sort === 'title' ? key : new Date(key), id };
+  if (sort === 'title') return { key, id };
+  return { key: key === noDueDateKey ? null : new Date(key), id };
 }
 
 const quotaExceeded = (maxOwned: number) =>
@@ -207,7 +214,7 @@ export class TaskService {
    */
   async list(
     ownerId: string,
-    { limit, cursor, status, q, sort, order }: ListTasksInput,
+    { limit, cursor, status, q, dueBefore, dueAfter, sort, order }: ListTasksInput,
   ): Promise<TaskPage> {
     const rows = await this.tasks.list({
       ownerId,
@@ -215,6 +222,8 @@ export class TaskService {
       order,
       statuses: status,
       contains: q,
+      dueBefore,
+      dueAfter,
       after: cursor === undefined ? undefined : cursorPosition(decodeCursor(cursor, sort, order)),
       // One more than asked: whether it comes back says if there is a next page.
       limit: limit + 1,

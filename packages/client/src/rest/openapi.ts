@@ -130,7 +130,7 @@ export interface paths {
     };
     /**
      * List your tasks
-     * @description Newest first by default; filter by `status` (repeatable) and `q`, order by `sort` and `order`. Keyset-paginated: pass `nextCursor` back as `cursor`, with the same `sort` and `order`, for the next page.
+     * @description Newest first by default; filter by `status` (repeatable), `q`, `dueBefore` and `dueAfter`, order by `sort` and `order`. Keyset-paginated: pass `nextCursor` back as `cursor`, with the same `sort` and `order`, for the next page.
      */
     get: operations['tasks-list'];
     put?: never;
@@ -168,7 +168,7 @@ export interface paths {
     head?: never;
     /**
      * Change a task
-     * @description Send any of title, description, status; `description: null` clears it. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).
+     * @description Send any of title, description, status, dueAt; `description: null` and `dueAt: null` clear them. With `If-Match`, the change applies only if the task has not changed since (412 otherwise).
      */
     patch: operations['tasks-update'];
     trace?: never;
@@ -187,6 +187,98 @@ export interface paths {
     get: operations['tasks-changes'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List your webhooks
+     * @description All of them (at most `MAX_WEBHOOKS_PER_USER`), oldest first, without secrets.
+     */
+    get: operations['webhooks-list'];
+    put?: never;
+    /**
+     * Register a webhook
+     * @description Every change of your tasks whose type is in `events` (all types when absent) is POSTed to `url` as the Change object, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the `secret` returned here, once. A non-2xx answer or no answer within 10 s is retried with growing delays for about a day, with the same `webhook-id`. A user has at most `MAX_WEBHOOKS_PER_USER` webhooks (10 by default).
+     */
+    post: operations['webhooks-create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a webhook
+     * @description Its settings and status: `disabled` with a `disabledReason` once its owner or its failures stopped deliveries.
+     */
+    get: operations['webhooks-get'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook
+     * @description Deliveries still pending are dropped with it.
+     */
+    delete: operations['webhooks-delete'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a webhook
+     * @description Change its `url`, `events` or `description`; `enabled: false` stops deliveries, `enabled: true` resumes them, also after the webhook was disabled for failing.
+     */
+    patch: operations['webhooks-update'];
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List a webhook's deliveries
+     * @description Newest first, each with its attempts (time, response status, duration, error) and when the next retry is due. Finished deliveries are kept `WEBHOOK_DELIVERY_RETENTION_DAYS` (30 by default).
+     */
+    get: operations['webhooks-deliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/ping': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a test delivery
+     * @description Queues a signed `webhook.ping` delivery (`{type, occurredAt, webhookId}`); follow it in the deliveries.
+     */
+    post: operations['webhooks-ping'];
     delete?: never;
     options?: never;
     head?: never;
@@ -266,6 +358,11 @@ export interface components {
       /** @enum {string} */
       status: 'open' | 'in_progress' | 'done';
       /**
+       * @description When the task is due (UTC); null when it has none
+       * @example 2026-12-04T17:00:00.000Z
+       */
+      dueAt: string | null;
+      /**
        * @description Bumped on every change; the ETag quotes it
        * @example 1
        */
@@ -304,7 +401,7 @@ export interface components {
        */
       id: string;
       /** @enum {string} */
-      type: 'task.created' | 'task.updated' | 'task.deleted';
+      type: 'task.created' | 'task.updated' | 'task.deleted' | 'task.due';
       /**
        * Format: date-time
        * @example 2026-02-14T10:00:00.000Z
@@ -317,6 +414,136 @@ export interface components {
       taskId: string;
       /** @description The task after the change; null once deleted */
       task: components['schemas']['Task'] | null;
+    };
+    CreatedWebhook: {
+      /**
+       * Format: uuid
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      id: string;
+      /** @example https://hooks.example.com/tasks */
+      url: string;
+      /** @example Billing service */
+      description: string | null;
+      /** @description Empty: every change type */
+      events: ('task.created' | 'task.updated' | 'task.deleted' | 'task.due')[];
+      /** @enum {string} */
+      status: 'enabled' | 'disabled';
+      /**
+       * @description Why deliveries stopped: its owner disabled it, or it failed for a whole retry window
+       * @example disabled by its owner
+       */
+      disabledReason: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      updatedAt: string;
+      /**
+       * @description The Standard Webhooks signing secret: shown this once, keep it to verify `webhook-signature`
+       * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+       */
+      secret: string;
+    };
+    WebhookList: {
+      items: components['schemas']['Webhook'][];
+    };
+    Webhook: {
+      /**
+       * Format: uuid
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      id: string;
+      /** @example https://hooks.example.com/tasks */
+      url: string;
+      /** @example Billing service */
+      description: string | null;
+      /** @description Empty: every change type */
+      events: ('task.created' | 'task.updated' | 'task.deleted' | 'task.due')[];
+      /** @enum {string} */
+      status: 'enabled' | 'disabled';
+      /**
+       * @description Why deliveries stopped: its owner disabled it, or it failed for a whole retry window
+       * @example disabled by its owner
+       */
+      disabledReason: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      updatedAt: string;
+    };
+    WebhookDeliveryPage: {
+      items: components['schemas']['WebhookDelivery'][];
+      /**
+       * @description Pass it as `cursor` for the next page; null on the last page
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      nextCursor: string | null;
+    };
+    WebhookDelivery: {
+      /**
+       * Format: uuid
+       * @description The `webhook-id` header of every attempt of this delivery
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      id: string;
+      /** @example task.created */
+      eventType: string;
+      /** @enum {string} */
+      status: 'pending' | 'succeeded' | 'failed';
+      /** @example 1 */
+      attemptCount: number;
+      /**
+       * @description When the next retry is due; null once finished
+       * @example 2026-02-14T10:05:00.000Z
+       */
+      nextAttemptAt: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      createdAt: string;
+      attempts: components['schemas']['WebhookAttempt'][];
+    };
+    WebhookAttempt: {
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      attemptedAt: string;
+      /**
+       * @description The receiver's HTTP status; null when none came back
+       * @example 200
+       */
+      responseStatus: number | null;
+      /** @example 87 */
+      durationMs: number;
+      /** @example timed out after 10000 ms */
+      error: string | null;
+      /**
+       * @description The start of the response body, at most 1 KiB
+       * @example ok
+       */
+      responseExcerpt: string | null;
+    };
+    WebhookPing: {
+      /**
+       * Format: uuid
+       * @description Follow it in the deliveries
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      deliveryId: string;
     };
     /** @description RFC 9457 problem details */
     Problem: {
@@ -955,7 +1182,9 @@ export interface operations {
         cursor?: string;
         status?: ('open' | 'in_progress' | 'done')[];
         q?: string;
-        sort?: 'createdAt' | 'updatedAt' | 'title';
+        dueBefore?: string;
+        dueAfter?: string;
+        sort?: 'createdAt' | 'updatedAt' | 'title' | 'dueAt';
         order?: 'asc' | 'desc';
       };
       header?: never;
@@ -1043,6 +1272,8 @@ export interface operations {
           description?: string | null;
           /** @enum {string} */
           status?: 'open' | 'in_progress' | 'done';
+          /** @description When the task is due; null for no due date */
+          dueAt?: string | null;
         };
       };
     };
@@ -1367,6 +1598,8 @@ export interface operations {
           description?: string | null;
           /** @enum {string} */
           status?: 'open' | 'in_progress' | 'done';
+          /** @description When the task is due; null clears it, absent keeps it */
+          dueAt?: string | null;
         };
       };
     };
@@ -1510,6 +1743,694 @@ export interface operations {
       };
       /** @description `CHANGES_EXPIRED`: Changes expired */
       410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Your webhooks, oldest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookList'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-create': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description Where deliveries are POSTed: `https`, and not resolving to a private, loopback or link-local address
+           * @example https://hooks.example.com/tasks
+           */
+          url: string;
+          /** @description Change types to deliver; absent or empty: every type */
+          events?: ('task.created' | 'task.updated' | 'task.deleted' | 'task.due')[];
+          /** @example Billing service */
+          description?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The webhook, with its signing secret */
+      201: {
+        headers: {
+          /** @description URL of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedWebhook'];
+        };
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook (without its secret) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-delete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook was deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-update': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description Where deliveries are POSTed: `https`, and not resolving to a private, loopback or link-local address
+           * @example https://hooks.example.com/tasks
+           */
+          url?: string;
+          /** @description Change types to deliver; absent or empty: every type */
+          events?: ('task.created' | 'task.updated' | 'task.deleted' | 'task.due')[];
+          /** @example Billing service */
+          description?: string | null;
+          /** @description false stops deliveries; true resumes them (also after an automatic disable) */
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The updated webhook */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-deliveries': {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of deliveries */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDeliveryPage'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'webhooks-ping': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The ping is queued */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookPing'];
+        };
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
         headers: {
           [name: string]: unknown;
         };
