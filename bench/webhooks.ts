@@ -18,8 +18,10 @@
  * Env: DATABASE_URL, BENCH_LATENCY_WRITES, BENCH_BURST, BENCH_WORKER_CONCURRENCY,
  * BENCH_SKIP_BUILD=1 (run apps/server/dist as it is).
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
+import {
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../apps/server/test/webhook-receiver.js';
 import { applyMigrations } from '../packages/db/src/index.js';
 import {
   buildProduction,
@@ -40,44 +42,14 @@ const workerConcurrencies = (env.BENCH_WORKER_CONCURRENCY ?? '4,16')
   .map((value) => Number(value.trim()));
 const burstClients = 16;
 
-/** Receives deliveries and says when each task's arrived. */
-async function startReceiver() {
-  const arrivals = new Map<string, number>();
-  const waiters = new Map<string, () => void>();
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const at = performance.now();
-      const { taskId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { taskId: string };
-      if (!arrivals.has(taskId)) arrivals.set(taskId, at);
-      waiters.get(taskId)?.();
-      response.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    arrivals,
-    arrived(taskId: string): Promise<number> {
-      const at = arrivals.get(taskId);
-      if (at !== undefined) return Promise.resolve(at);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`no delivery of ${taskId} within 30 s`));
-        }, 30_000);
-        waiters.set(taskId, () => {
-          clearTimeout(timer);
-          waiters.delete(taskId);
-          resolve(arrivals.get(taskId) ?? performance.now());
-        });
-      });
-    },
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+/** When the first delivery of task `taskId` arrived. */
+async function arrivalOf(receiver: WebhookReceiver, taskId: string): Promise<number> {
+  const [delivery] = await receiver.waitFor(
+    1,
+    (received) => received.json.taskId === taskId,
+    30_000,
+  );
+  return delivery?.receivedAt ?? Number.NaN;
 }
 
 async function post(server: Server, token: string, path: string, body: object) {
@@ -109,7 +81,7 @@ async function run(): Promise<void> {
   try {
     await applyMigrations({ url: database.url });
     const user = await seedUser(database.url, 'webhooks@bench.example', 0);
-    const receiver = await startReceiver();
+    const receiver = await startWebhookReceiver(() => 204);
     for (const [index, concurrency] of workerConcurrencies.entries()) {
       const api = await startApi(`api-workers-${concurrency}`, {
         ...databaseEnv(database),
@@ -128,7 +100,7 @@ async function run(): Promise<void> {
           for (let write = 0; write < latencyWrites; write++) {
             const { id } = await post(api, token, '/tasks', { title: `Latency ${write}` });
             const committed = performance.now();
-            latencies.push((await receiver.arrived(id)) - committed);
+            latencies.push((await arrivalOf(receiver, id)) - committed);
           }
           latencies.sort((a, b) => a - b);
           lines.push(
@@ -156,8 +128,13 @@ async function run(): Promise<void> {
           }),
         );
         const written = performance.now();
-        const arrivals = await Promise.all(ids.map((id) => receiver.arrived(id)));
-        const lastDelivery = Math.max(...arrivals);
+        const burstIds = new Set(ids);
+        const arrivals = await receiver.waitFor(
+          ids.length,
+          (received) => burstIds.has(String(received.json.taskId)),
+          120_000,
+        );
+        const lastDelivery = Math.max(...arrivals.map((received) => received.receivedAt));
         const seconds = (lastDelivery - started) / 1000;
         lines.push(
           `| ${concurrency} | ${(ids.length / ((written - started) / 1000)).toFixed(0)} | ${(ids.length / seconds).toFixed(0)} | ${((lastDelivery - written) / 1000).toFixed(2)} |`,

@@ -1,6 +1,13 @@
 import type { JobHandler } from '@tasks/api';
-import { Logger as QueueLogger, run, type Runner, type TaskList } from 'graphile-worker';
+import {
+  Logger as QueueLogger,
+  run,
+  type Runner,
+  type TaskList,
+  type WorkerEvents,
+} from 'graphile-worker';
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { AppConfig } from './config.js';
 
@@ -33,9 +40,9 @@ export interface WorkerRuntime {
 
 /**
  * Workers on the database's job queue (graphile-worker): they run the jobs the triggers and the
- * schedule enqueue. graphile-worker frees a job whose worker died only after 4 hours (fixed);
- * every handler here is bounded far below `jobs.lockTimeoutMs`, so a job locked longer is held by
- * a dead process, and `releaseAbandonedJobs` frees it for the next worker.
+ * schedule enqueue. graphile-worker frees a job whose worker died only after 4 hours (fixed), so
+ * each pool of workers says it is alive (`JobWorker.seenAt`, every quarter of
+ * `jobs.deadAfterMs`), and releases the jobs of pools that stopped saying so for `deadAfterMs`.
  */
 export async function startWorkers({
   databaseUrl,
@@ -60,6 +67,11 @@ export async function startWorkers({
       (payload, helpers) => handler(payload, { signal: helpers.abortSignal }),
     ]),
   );
+  const events: WorkerEvents = new EventEmitter();
+  let poolId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+  });
   let runner: Runner;
   try {
     runner = await run({
@@ -70,6 +82,7 @@ export async function startWorkers({
       pollInterval: jobs.pollIntervalMs,
       noPreparedStatements: !preparedStatements,
       noHandleSignals: true,
+      events,
       logger: queueLogger(log),
       // Unbatched, a job's completion or failure is sent without being awaited, and one that
       // ends during shutdown can be lost (the job stays locked); batched, shutdown flushes it.
@@ -79,31 +92,70 @@ export async function startWorkers({
     await pool.end();
     throw error;
   }
-  const reaper = setInterval(
+  const liveness = async () => {
+    if (poolId !== undefined) await sayAlive(pool, poolId);
+    const released = await releaseJobsOfDeadWorkers(pool, jobs.deadAfterMs);
+    if (released.length > 0) log.warn({ workers: released }, 'released the jobs of dead workers');
+  };
+  const onLivenessError = (error: unknown) => {
+    log.warn({ err: error }, 'could not record this worker alive or check for dead ones');
+  };
+  await liveness().catch(onLivenessError);
+  const heartbeat = setInterval(
     () => {
-      releaseAbandonedJobs(pool, jobs.lockTimeoutMs).then(
-        (released) => {
-          if (released.length > 0) log.warn({ workers: released }, 'released jobs of dead workers');
-        },
-        (error: unknown) => {
-          log.warn({ err: error }, 'could not check for jobs of dead workers');
-        },
-      );
+      liveness().catch(onLivenessError);
     },
-    Math.max(1_000, Math.floor(jobs.lockTimeoutMs / 4)),
+    Math.max(250, Math.floor(jobs.deadAfterMs / 4)),
   );
-  reaper.unref();
+  heartbeat.unref();
   let stopped: Promise<void> | undefined;
   return {
     stop() {
       stopped ??= (async () => {
-        clearInterval(reaper);
+        clearInterval(heartbeat);
         await runner.stop();
+        if (poolId !== undefined) {
+          await pool
+            .query('DELETE FROM "JobWorker" WHERE id = $1', [poolId])
+            .catch(onLivenessError);
+        }
         await pool.end();
       })();
       return stopped;
     },
   };
+}
+
+async function sayAlive(pool: pg.Pool, poolId: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO "JobWorker" (id, hostname, pid) VALUES ($1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET "seenAt" = now()`,
+    [poolId, hostname(), process.pid],
+  );
+}
+
+/**
+ * Unlocks the jobs of every pool not seen alive for `deadAfterMs` (or never seen, for jobs locked
+ * that long), and forgets such pools. Resolves with the pools released.
+ */
+async function releaseJobsOfDeadWorkers(pool: pg.Pool, deadAfterMs: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT DISTINCT job.locked_by AS id
+     FROM graphile_worker.jobs AS job
+     LEFT JOIN "JobWorker" AS worker ON worker.id = job.locked_by
+     WHERE job.locked_at < now() - make_interval(secs => $1 / 1000.0)
+       AND (worker.id IS NULL OR worker."seenAt" < now() - make_interval(secs => $1 / 1000.0))`,
+    [deadAfterMs],
+  );
+  const deadPools = rows.map((row) => row.id);
+  if (deadPools.length > 0) {
+    await pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [deadPools]);
+  }
+  await pool.query(
+    `DELETE FROM "JobWorker" WHERE "seenAt" < now() - make_interval(secs => $1 / 1000.0)`,
+    [deadAfterMs],
+  );
+  return deadPools;
 }
 
 /**
@@ -136,20 +188,6 @@ function sharedSessionPool(shared: pg.Pool): pg.Pool {
     end: () => Promise.resolve(),
   });
   return view as unknown as pg.Pool;
-}
-
-/** Unlocks every job of each worker holding one longer than `lockTimeoutMs`. */
-async function releaseAbandonedJobs(pool: pg.Pool, lockTimeoutMs: number): Promise<string[]> {
-  const { rows } = await pool.query<{ lockedBy: string }>(
-    `SELECT DISTINCT locked_by AS "lockedBy" FROM graphile_worker.jobs
-     WHERE locked_at < now() - make_interval(secs => $1 / 1000.0)`,
-    [lockTimeoutMs],
-  );
-  const workerIds = rows.map((row) => row.lockedBy);
-  if (workerIds.length > 0) {
-    await pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
-  }
-  return workerIds;
 }
 
 /** graphile-worker's messages in the service's log, at their own level. */

@@ -2,14 +2,13 @@
  * The production path: `pnpm build` output run by plain `node` with NODE_ENV=production, as
  * `pnpm start` and the image run it (no tsx, no embedded database, no development defaults).
  */
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, runToExit, spawnServer } from './spawn-server.js';
+import { runToExit, spawnProcess, spawnServer } from './spawn-server.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
 
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
@@ -120,17 +119,7 @@ describe('production build', () => {
     };
     const receiver = await startWebhookReceiver();
     const api = await startBuiltServer({ ...env, JOBS_IN_API: 'false' });
-    const worker = spawn(process.execPath, ['dist/worker.js'], {
-      cwd: serverDir,
-      env: childEnv(isolated(env)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let workerOutput = '';
-    const collect = (chunk: Buffer) => {
-      workerOutput += chunk.toString();
-    };
-    worker.stdout.on('data', collect);
-    worker.stderr.on('data', collect);
+    const worker = spawnProcess(['dist/worker.js'], isolated(env));
     try {
       const credentials = { email: 'worker@example.com', password: 'correct horse battery' };
       await fetch(`${api.baseUrl}/auth/register`, postJson(credentials));
@@ -150,14 +139,13 @@ describe('production build', () => {
       expect(receiver.delivery(0).json).toMatchObject({ type: 'task.created' });
       // graphile-worker's own lines carry the component: only the worker process has any.
       expect(api.output()).not.toContain('"component":"jobs"');
-      expect(workerOutput).toContain('"component":"jobs"');
+      expect(worker.output()).toContain('"component":"jobs"');
     } finally {
-      worker.kill('SIGTERM');
-      const [code] = (await once(worker, 'exit')) as [number | null];
+      const code = await worker.stop();
       await api.stop();
       await receiver.close();
       expect(code).toBe(0);
-      expect(workerOutput).toContain('stopping workers');
+      expect(worker.output()).toContain('stopping workers');
     }
   });
 

@@ -2,7 +2,8 @@
  * The server (or one of its CLIs) as its own process, for tests and benchmarks that need a real
  * process: zero-setup start, signals, several instances, the production bundle, the seed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -75,9 +76,53 @@ export async function spawnServer(
   } = {},
 ): Promise<SpawnedServer> {
   const port = await freePort();
+  const { child, output, stop } = spawnProcess(
+    args,
+    {
+      HOST: '127.0.0.1',
+      ...env,
+      PORT: String(port),
+    },
+    cwd,
+  );
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyWithinMs;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
+    const status = await fetch(`${baseUrl}${readyPath}`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server never became ready:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+
+  return { baseUrl, pid: child.pid, output, stop };
+}
+
+export interface SpawnedProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  /** Everything the process printed so far. */
+  output: () => string;
+  /** Sends the signal and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** `node ...args` in `cwd` (apps/server by default) with `env` applied (see `childEnv`). */
+export function spawnProcess(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd = serverDir,
+): SpawnedProcess {
   const child = spawn(process.execPath, args, {
     cwd,
-    env: childEnv({ HOST: '127.0.0.1', ...env, PORT: String(port) }),
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -87,27 +132,8 @@ export async function spawnServer(
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + readyWithinMs;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    const status = await fetch(`${baseUrl}${readyPath}`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server never became ready:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-
   return {
-    baseUrl,
-    pid: child.pid,
+    child,
     output: () => output,
     stop(signal = 'SIGTERM') {
       child.kill(signal);

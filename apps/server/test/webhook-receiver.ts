@@ -1,4 +1,7 @@
-/** A webhook receiver on 127.0.0.1 for tests: it records what arrives and answers as told. */
+/**
+ * A webhook receiver on 127.0.0.1 for tests and `bench:webhooks`: it records what arrives and
+ * answers as told.
+ */
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 
@@ -7,6 +10,8 @@ interface ReceivedDelivery {
   body: string;
   /** The body as JSON. */
   json: { type: string; [field: string]: unknown };
+  /** When the body had arrived (`performance.now()`). */
+  receivedAt: number;
 }
 
 /** How to answer the n-th request (from 0): a status, or `hang` to never answer. */
@@ -42,6 +47,7 @@ export async function startWebhookReceiver(
         headers: request.headers,
         body,
         json: JSON.parse(body) as ReceivedDelivery['json'],
+        receivedAt: performance.now(),
       });
       for (const wake of waiters) wake();
       const status = answer(index);

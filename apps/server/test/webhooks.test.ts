@@ -25,6 +25,9 @@ const workerEnv = {
   WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
   WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,200ms',
   JOB_POLL_MS: '200',
+  // Far shorter than a hanging attempt (WEBHOOK_TIMEOUT_MS): a live worker keeps its job anyway.
+  WORKER_DEAD_AFTER_MS: '1000',
+  WEBHOOK_TIMEOUT_MS: '3000',
 };
 
 interface CreatedWebhook {
@@ -140,6 +143,25 @@ describe('webhooks with the workers in the API', () => {
       ([first]) => first?.status === 'succeeded',
     );
     expect(delivery?.attempts.map((attempt) => attempt.responseStatus)).toEqual([500, 500, 204]);
+    await receiver.close();
+  });
+
+  it('times out a receiver that never answers, without its live worker losing the job', async () => {
+    const receiver = await startWebhookReceiver((index) => (index === 0 ? 'hang' : 200));
+    const user = await server.signUp();
+    const webhook = await registerWebhook(server, user, { url: receiver.url });
+    await createTask(server, user, { title: 'Slow receiver' });
+
+    const [delivery] = await eventually(
+      () => deliveriesOf(server, user, webhook.id),
+      ([first]) => first?.status === 'succeeded',
+    );
+    // Three liveness rounds passed during the hanging attempt: nobody else took the job.
+    expect(receiver.received).toHaveLength(2);
+    expect(delivery?.attempts).toEqual([
+      expect.objectContaining({ responseStatus: null, error: 'timed out after 3000 ms' }),
+      expect.objectContaining({ responseStatus: 200, error: null }),
+    ]);
     await receiver.close();
   });
 
@@ -428,10 +450,7 @@ describe('a delivery held by a process killed with SIGKILL', () => {
       ...spawnedTestEnv,
       ...database.serverEnv,
       ...workerEnv,
-      WEBHOOK_TIMEOUT_MS: '3000',
-      DB_STATEMENT_TIMEOUT_MS: '1000',
-      DB_QUERY_TIMEOUT_MS: '2000',
-      JOB_LOCK_TIMEOUT_MS: '6000',
+      WORKER_DEAD_AFTER_MS: '3000',
     };
     const first = await spawnServer(env);
     const request = documentedRequester(first.baseUrl);
@@ -472,7 +491,6 @@ describe('a delivery running when its process is told to stop (SIGTERM)', () => 
       ...workerEnv,
       // The attempt outlasts the workers' 5 s of grace: shutdown aborts it.
       WEBHOOK_TIMEOUT_MS: '60000',
-      JOB_LOCK_TIMEOUT_MS: '120000',
     };
     const first = await spawnServer(env);
     const request = documentedRequester(first.baseUrl);

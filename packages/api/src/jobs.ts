@@ -41,6 +41,8 @@ export interface JobDependencies {
 const housekeepingBatch = 1_000;
 /** Batches one housekeeping run deletes at most; the next run goes on where it stopped. */
 const housekeepingMaxBatches = 100;
+/** And the time it takes at most, so that a slow database cannot keep a worker busy with it. */
+const housekeepingMaxMs = 30_000;
 
 /**
  * Housekeeping, each on its own schedule (cron syntax, UTC). Every run deletes in bounded
@@ -62,7 +64,11 @@ export function createJobHandlers(deps: JobDependencies): Record<string, JobHand
       const started = performance.now();
       let deleted = 0;
       let batches = 0;
-      for (; batches < housekeepingMaxBatches && !signal.aborted; batches++) {
+      const withinBudget = () =>
+        batches < housekeepingMaxBatches &&
+        performance.now() - started < housekeepingMaxMs &&
+        !signal.aborted;
+      for (; withinBudget(); batches++) {
         const count = await deleteBatch(housekeepingBatch);
         deleted += count;
         if (count < housekeepingBatch) break;

@@ -46,6 +46,17 @@ CREATE TABLE "WebhookAttempt" (
     CONSTRAINT "WebhookAttempt_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "JobWorker" (
+    "id" VARCHAR(100) NOT NULL,
+    "hostname" VARCHAR(255) NOT NULL,
+    "pid" INTEGER NOT NULL,
+    "startedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "seenAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "JobWorker_pkey" PRIMARY KEY ("id")
+);
+
 -- CreateIndex
 CREATE INDEX "Session_expiresAt_idx" ON "Session"("expiresAt");
 

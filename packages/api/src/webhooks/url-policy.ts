@@ -1,10 +1,11 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import ipaddr from 'ipaddr.js';
 
 /**
  * Which hosts webhooks may be sent to, after OWASP's SSRF guidance: only public unicast
- * addresses, checked when an endpoint is registered (for a clear 400) and again on the very
+ * addresses, checked when an endpoint is registered (for a clear 422) and again on the very
  * address each delivery connects to (which is what defeats DNS rebinding).
  */
 
@@ -13,6 +14,9 @@ export type ResolveHost = (hostname: string) => Promise<LookupAddress[]>;
 
 const resolveWithSystem: ResolveHost = (hostname) =>
   dns.lookup(hostname, { all: true, verbatim: true });
+
+/** How long a registration waits for the host to resolve. */
+const resolveTimeoutMs = 5_000;
 
 export type UrlCheck = { ok: true } | { ok: false; reason: string };
 
@@ -51,7 +55,11 @@ export async function checkWebhookUrl(url: string, options: UrlCheckOptions): Pr
 
   let addresses: LookupAddress[];
   try {
-    addresses = await (options.resolve ?? resolveWithSystem)(parsed.hostname);
+    // A resolver that never answers must not hold the registration request.
+    addresses = await Promise.race([
+      (options.resolve ?? resolveWithSystem)(parsed.hostname),
+      sleep(resolveTimeoutMs, [] as LookupAddress[], { ref: false }),
+    ]);
   } catch {
     addresses = [];
   }
