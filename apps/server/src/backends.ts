@@ -3,6 +3,7 @@ import { createDatabase, type Database } from '@tasks/db';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from './config.js';
+import { createMailer } from './mailer.js';
 import { createRedisChangeSignal } from './redis-change-signal.js';
 import { startWorkers, type WorkerRuntime } from './workers.js';
 
@@ -82,8 +83,9 @@ export async function startConfiguredWorkers(
       tasks: database.tasks,
       accounts: database.accounts,
       feed,
+      mailer: createMailer(config.mail, log),
       clock,
-      config: { webhooks: config.webhooks },
+      config: { webhooks: config.webhooks, accountMail: config.accountMail },
       log,
     }),
     schedule: housekeepingSchedule,

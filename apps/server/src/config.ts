@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import type { ServicesConfig } from '@tasks/api';
 import { z } from 'zod';
@@ -118,6 +119,10 @@ const environmentSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h').pipe(durations),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).max(320).default('Tasks <no-reply@tasks.localhost>'),
+  MAIL_DIR: z.string().min(1).optional(),
+  WEB_APP_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -261,6 +266,17 @@ const toConfig = (values: Environment) => ({
     concurrency: values.WORKER_CONCURRENCY,
     pollIntervalMs: values.JOB_POLL_MS,
     deadAfterMs: values.WORKER_DEAD_AFTER_MS,
+  },
+  mail: {
+    smtpUrl: values.SMTP_URL,
+    from: values.MAIL_FROM,
+    // Without SMTP_URL: files in the git-ignored .data/mail of the repository (development).
+    dir: values.MAIL_DIR ?? fileURLToPath(new URL('../../../.data/mail', import.meta.url)),
+  },
+  accountMail: {
+    webAppUrl: values.WEB_APP_URL ?? `http://127.0.0.1:${values.WEB_PORT}`,
+    resetTokenTtlMs: 30 * 60_000,
+    verificationTokenTtlMs: 48 * 3_600_000,
   },
   webhooks: {
     allowPrivateUrls: values.WEBHOOK_ALLOW_PRIVATE_URLS,

@@ -45,6 +45,7 @@ describe('docker-compose.yml', () => {
     expect(services.output.trim().split('\n').sort()).toEqual([
       'api',
       'db',
+      'mailpit',
       'migrate',
       'redis',
       'studio',

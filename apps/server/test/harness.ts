@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AppRouter } from '@tasks/api';
 import { createDatabaseClient, type PrismaClient } from '@tasks/db';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
@@ -49,6 +51,8 @@ export const testEnv = {
   BODY_LIMIT_BYTES: '65536',
   // Only the tests of jobs run workers (they turn this on): the others need none.
   JOBS_IN_API: 'false',
+  // Mail without SMTP_URL becomes files: never in the repository's .data/mail.
+  MAIL_DIR: path.join(tmpdir(), 'tasks-test-mail'),
 };
 
 /**

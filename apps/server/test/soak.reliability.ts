@@ -1,7 +1,8 @@
 /**
  * Soak (`pnpm test:reliability`): SOAK_DURATION_MS (default 5 minutes) of mixed traffic on both
- * doors against a spawned server. No request may fail, and the server's memory and event-loop
- * delay, sampled inside it, must stay flat once it has warmed up.
+ * doors against a spawned server. No request may fail or be shed, and the server's memory,
+ * sampled inside it, must stay flat once it has warmed up. Its event-loop delay is sampled and
+ * printed too, not judged: timings are for bench/, whose numbers are read, not asserted.
  */
 import type { AppRouter } from '@tasks/api';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
@@ -123,7 +124,7 @@ const percentile = (values: number[], p: number) => {
 };
 
 it(
-  `serves ${durationMs / 1000} s of mixed traffic without an error, with flat memory and event-loop delay`,
+  `serves ${durationMs / 1000} s of mixed traffic without an error or a shed request, with flat memory`,
   async () => {
     const server = await spawnServer(
       {
@@ -215,8 +216,10 @@ it(
     expect(lateHeapFloor - earlyHeapFloor).toBeLessThan(maxFloorGrowthBytes);
     expect(lateExternalFloor - earlyExternalFloor).toBeLessThan(maxFloorGrowthBytes);
     expect(lateRssPeak - earlyRssPeak).toBeLessThan(maxRssPeakGrowthBytes);
-    // A lag the server would shed load for (LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS) never happened.
-    expect(Math.max(...p99s)).toBeLessThan(1_000);
+    // The event loop never lagged enough for the server to shed load (503 while it lags past
+    // LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS): counted on the REST answers here; a shed tRPC call
+    // would be one of `wrong`'s, above.
+    expect(tally.statuses[503] ?? 0).toBe(0);
   },
   durationMs + 180_000,
 );

@@ -9,6 +9,8 @@ import { isConnectionFailure, Prisma } from '@tasks/db';
  */
 export const errorCatalogue = {
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  INVALID_RESET_TOKEN: { status: 400, title: 'Invalid password-reset token' },
+  INVALID_VERIFICATION_TOKEN: { status: 400, title: 'Invalid email-verification token' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
   QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },

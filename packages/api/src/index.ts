@@ -41,3 +41,4 @@ export {
 } from './jobs.js';
 export type { WebhookConfig } from './services/webhook-service.js';
 export type { ChangeFeed } from './services/change-feed.js';
+export type { AccountMailConfig, Mailer, MailMessage } from './mail.js';

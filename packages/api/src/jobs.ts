@@ -8,6 +8,13 @@ import type {
 } from '@tasks/db';
 import type { Clock } from './clock.js';
 import type { Logger } from './context.js';
+import {
+  passwordResetMail,
+  verificationMail,
+  type AccountMailConfig,
+  type Mailer,
+} from './mail.js';
+import { generateSecretToken } from './security/secret-tokens.js';
 import { toChangeOutput, type ChangeFeed } from './services/change-feed.js';
 import { idempotencyWindowMs } from './services/task-service.js';
 import type { WebhookConfig } from './services/webhook-service.js';
@@ -30,8 +37,9 @@ export interface JobDependencies {
   tasks: TaskRepository;
   accounts: AccountRepository;
   feed: ChangeFeed;
+  mailer: Mailer;
   clock: Clock;
-  config: { webhooks: WebhookConfig };
+  config: { webhooks: WebhookConfig; accountMail: AccountMailConfig };
   log: Logger;
   /** How receivers' hosts resolve; default: the system's resolver. */
   resolve?: ResolveHost;
@@ -79,8 +87,35 @@ export function createJobHandlers(deps: JobDependencies): Record<string, JobHand
       );
     };
   };
+  const { accounts, mailer, config } = deps;
+  const issueToken = async (
+    userId: string,
+    purpose: 'password_reset' | 'email_verification',
+    ttlMs: number,
+  ) => {
+    const { token, tokenHash } = generateSecretToken();
+    await accounts.issueAccountToken({ userId, purpose, tokenHash, expiresAt: ago(-ttlMs) });
+    return token;
+  };
   return {
     'webhook:deliver': (payload, context) => deliverWebhook(deps, payload, context),
+    // The token is made here, not in the request: it never sits in the queue's tables. A retry
+    // (the mail server was down) mails a new one, which voids the last.
+    'mail:password-reset': async (payload) => {
+      const { email } = payload as { email: string };
+      const user = await accounts.findUserByEmail(email);
+      if (!user) return;
+      const token = await issueToken(user.id, 'password_reset', config.accountMail.resetTokenTtlMs);
+      await mailer.send(passwordResetMail(config.accountMail, user.email, token));
+    },
+    'mail:email-verification': async (payload) => {
+      const { userId } = payload as { userId: string };
+      const user = await accounts.findUser(userId);
+      if (!user || user.emailVerifiedAt) return;
+      const ttlMs = config.accountMail.verificationTokenTtlMs;
+      const token = await issueToken(user.id, 'email_verification', ttlMs);
+      await mailer.send(verificationMail(config.accountMail, user.email, token));
+    },
     'task:due': async (payload) => {
       const { taskId, dueAt } = payload as { taskId: string; dueAt: string };
       const ownerId = await deps.changes.recordDue(taskId, dueAt);

@@ -3,7 +3,7 @@ import { AccountRepository } from '@tasks/db';
 import { AuthService } from '../src/services/auth-service.js';
 import { createAccessTokens } from '../src/security/access-tokens.js';
 import { createPasswordHasher, type PasswordHasher } from '../src/security/passwords.js';
-import { hashRefreshToken } from '../src/security/refresh-tokens.js';
+import { hashSecretToken } from '../src/security/secret-tokens.js';
 import {
   createApiHarness,
   createManualClock,
@@ -50,7 +50,7 @@ describe('login', () => {
       where: { session: { userId: claims.sub as string } },
     });
     expect(stored).toHaveLength(1);
-    expect(stored[0]?.tokenHash).toBe(hashRefreshToken(pair.refreshToken));
+    expect(stored[0]?.tokenHash).toBe(hashSecretToken(pair.refreshToken));
     expect(JSON.stringify(stored)).not.toContain(pair.refreshToken);
   });
 });
@@ -88,13 +88,23 @@ describe('refresh', () => {
       api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
       api.caller().auth.refresh({ refreshToken: pair.refreshToken }),
     ]);
-    expect(results.filter((result) => result.status === 'rejected')).not.toHaveLength(0);
-    const winner = results.find((result) => result.status === 'fulfilled');
-    if (winner?.status === 'fulfilled') {
-      await expect(
-        api.caller().auth.refresh({ refreshToken: winner.value.refreshToken }),
-      ).rejects.toMatchObject(unauthenticated);
-    }
+    // The rotation is conditional on the token being unspent, so exactly one can spend it; the
+    // loser finds it spent (or loses the rotation) and is refused as theft. The winner's own
+    // checks came first, so it is never refused.
+    const won = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const lost = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject(unauthenticated);
+    const [winner] = won;
+    if (!winner) throw new Error('no refresh won');
+    // Theft ends the session: the winner's new tokens stop working too.
+    await expect(
+      api.caller().auth.refresh({ refreshToken: winner.refreshToken }),
+    ).rejects.toMatchObject(unauthenticated);
+    await expect(me(winner.accessToken)).rejects.toMatchObject(unauthenticated);
   });
 
   it('rejects unknown tokens, access tokens, and tokens of an expired session', async () => {

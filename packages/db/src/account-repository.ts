@@ -8,7 +8,24 @@ import type {
 import { isUniqueViolation } from './unique-violation.js';
 
 /** An account as the API returns it: never its password hash. */
-export type UserRecord = Pick<User, 'id' | 'email' | 'createdAt'>;
+export type UserRecord = Pick<User, 'id' | 'email' | 'emailVerifiedAt' | 'createdAt'>;
+
+/** What a mailed single-use token is for. */
+export type AccountTokenPurpose = 'password_reset' | 'email_verification';
+
+export interface NewAccountToken {
+  userId: string;
+  purpose: AccountTokenPurpose;
+  /** SHA-256 (hex) of the token mailed: the token itself is never stored. */
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+export interface PasswordReset {
+  tokenHash: string;
+  passwordHash: string;
+  now: Date;
+}
 
 /** What a sign-in checks a password against. */
 export type UserCredentials = Pick<User, 'id' | 'passwordHash'>;
@@ -55,6 +72,7 @@ export interface PasswordChange {
 const userRecordSelect = {
   id: true,
   email: true,
+  emailVerifiedAt: true,
   createdAt: true,
 } as const satisfies Prisma.UserSelect;
 
@@ -202,4 +220,80 @@ export class AccountRepository {
         LIMIT ${limit}
       )`;
   }
+
+  findUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.prisma.user.findUnique({ where: { email }, select: userRecordSelect });
+  }
+
+  /**
+   * Queues the password-reset mail of `email`'s account: the same statement whether or not the
+   * account exists (the job finds out), so the answer cannot tell. Requests for one address
+   * while its mail waits are one job.
+   */
+  async queuePasswordResetMail(email: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      SELECT graphile_worker.add_job('mail:password-reset', json_build_object('email', ${email}::text),
+        job_key := 'mail:password-reset:' || ${email}::text)`;
+  }
+
+  /** Queues the verification mail of an account (as registration does, by a trigger). */
+  async queueVerificationMail(userId: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      SELECT graphile_worker.add_job('mail:email-verification',
+        json_build_object('userId', ${userId}::text),
+        job_key := 'mail:email-verification:' || ${userId}::text)`;
+  }
+
+  /** Stores a new token, and voids every unused one of the same account and purpose. */
+  async issueAccountToken(token: NewAccountToken): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.accountToken.deleteMany({
+        where: { userId: token.userId, purpose: token.purpose, usedAt: null },
+      }),
+      this.prisma.accountToken.create({ data: token }),
+    ]);
+  }
+
+  /**
+   * Spends a password-reset token and, in the same transaction, sets the new password and ends
+   * every session of the account. Resolves with the account, or null for a token that is
+   * unknown, spent or expired.
+   */
+  async resetPassword({ tokenHash, passwordHash, now }: PasswordReset): Promise<string | null> {
+    return this.prisma.$transaction(async (transaction) => {
+      const userId = await spendToken(transaction, tokenHash, 'password_reset', now);
+      if (userId === null) return null;
+      await transaction.user.update({ where: { id: userId }, data: { passwordHash } });
+      await transaction.session.updateMany({
+        where: { userId, revokedAt: null },
+        data: { revokedAt: now },
+      });
+      return userId;
+    });
+  }
+
+  /** Spends a verification token and marks the address verified; null as for `resetPassword`. */
+  async verifyEmail(tokenHash: string, now: Date): Promise<string | null> {
+    return this.prisma.$transaction(async (transaction) => {
+      const userId = await spendToken(transaction, tokenHash, 'email_verification', now);
+      if (userId === null) return null;
+      await transaction.user.update({ where: { id: userId }, data: { emailVerifiedAt: now } });
+      return userId;
+    });
+  }
+}
+
+/** Marks a live token of `purpose` used, once: concurrent spenders get one winner. */
+async function spendToken(
+  transaction: Prisma.TransactionClient,
+  tokenHash: string,
+  purpose: AccountTokenPurpose,
+  now: Date,
+): Promise<string | null> {
+  const spent = await transaction.accountToken.updateManyAndReturn({
+    where: { tokenHash, purpose, usedAt: null, expiresAt: { gt: now } },
+    data: { usedAt: now },
+    select: { userId: true },
+  });
+  return spent[0]?.userId ?? null;
 }

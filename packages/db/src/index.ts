@@ -60,6 +60,7 @@ export type { Task, User } from './generated/prisma/client.js';
 export { TaskStatus } from './generated/prisma/enums.js';
 export {
   AccountRepository,
+  type AccountTokenPurpose,
   type CreateUserResult,
   type NewSession,
   type NewUser,

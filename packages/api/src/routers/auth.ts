@@ -2,12 +2,18 @@ import { z } from 'zod';
 import {
   changePasswordInput,
   credentialsInput,
+  forgotPasswordInput,
+  mailQueuedOutput,
+  resetPasswordInput,
+  verifyEmailInput,
   refreshTokenInput,
   tokenPairOutput,
   userOutput,
   type ChangePasswordInput,
   type CredentialsInput,
+  type ForgotPasswordInput,
   type RefreshTokenInput,
+  type ResetPasswordInput,
 } from '../schemas/auth.js';
 import { protectedProcedure, publicProcedure, router, throttled } from '../trpc.js';
 
@@ -135,4 +141,87 @@ export const authRouter = router({
     })
     .output(userOutput)
     .query(({ ctx }) => ctx.services.auth.me(ctx.userId)),
+
+  forgotPassword: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/password/forgot',
+        tags,
+        summary: 'Ask for a password-reset link by mail',
+        description:
+          'Always 202 with the same body, whether or not an account has the address, so the answer tells nothing. The mailed link holds a single-use token that works for 30 minutes; asking again replaces it.',
+        protect: false,
+      },
+      success: { status: 202, description: 'A link is mailed if an account has the address' },
+    })
+    .input(forgotPasswordInput)
+    .use(
+      throttled({
+        action: 'auth.forgotPassword',
+        account: (input: ForgotPasswordInput) => input.email,
+      }),
+    )
+    .output(mailQueuedOutput)
+    .mutation(({ ctx, input }) => ctx.services.auth.forgotPassword(input.email)),
+
+  resetPassword: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/password/reset',
+        tags,
+        summary: 'Set a new password with a mailed token',
+        description:
+          'Spends the token from the reset link and ends every session of the account: sign in again with the new password.',
+        protect: false,
+      },
+      success: { status: 204, description: 'The password was reset' },
+      errors: ['INVALID_RESET_TOKEN'],
+    })
+    .input(resetPasswordInput)
+    .use(
+      throttled({
+        action: 'auth.resetPassword',
+        account: (input: ResetPasswordInput) => input.token,
+        countsOnly: 'INVALID_RESET_TOKEN',
+      }),
+    )
+    .output(z.void())
+    .mutation(({ ctx, input }) => ctx.services.auth.resetPassword(input)),
+
+  verifyEmail: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/email/verify',
+        tags,
+        summary: 'Confirm the email address with a mailed token',
+        description:
+          'Spends the token from the link mailed at registration (or by `/auth/email/resend`); `GET /auth/me` then says `emailVerified: true`.',
+        protect: false,
+      },
+      success: { status: 204, description: 'The address is verified' },
+      errors: ['INVALID_VERIFICATION_TOKEN'],
+    })
+    .input(verifyEmailInput)
+    .use(throttled({ action: 'auth.verifyEmail', account: () => undefined }))
+    .output(z.void())
+    .mutation(({ ctx, input }) => ctx.services.auth.verifyEmail(input.token)),
+
+  resendVerification: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/email/resend',
+        tags,
+        summary: 'Mail a new verification link',
+        description: 'Replaces the previous link. Nothing is sent once the address is verified.',
+      },
+      success: { status: 202, description: 'A new link is on its way, or none is needed' },
+    })
+    .input(z.object({}))
+    .use(throttled({ action: 'auth.resendVerification', account: (_input, ctx) => ctx.userId }))
+    .output(mailQueuedOutput)
+    .mutation(({ ctx }) => ctx.services.auth.resendVerification(ctx.userId)),
 });

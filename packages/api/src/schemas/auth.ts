@@ -27,6 +27,10 @@ export const userOutput = z
   .object({
     id: uuid,
     email: z.email({ pattern: emailPattern }).meta({ examples: ['ann@example.com'] }),
+    emailVerified: z.boolean().meta({
+      description: 'The owner followed the link mailed to the address',
+      examples: [false],
+    }),
     createdAt: timestamp,
   })
   .meta({ id: 'User' });
@@ -50,6 +54,27 @@ export const tokenPairOutput = z
   })
   .meta({ id: 'TokenPair' });
 
+/** A token from a mailed link (its fragment after `#token=`). */
+const mailedToken = z
+  .string()
+  .min(1)
+  .max(200)
+  .meta({ examples: ['kq3Xz0w2bJ7mV1sQ9rT4uY6iO8pA5dF3gH2jK0lZ1xC'] });
+
+export const forgotPasswordInput = z.object({ email });
+
+export const resetPasswordInput = z.object({ token: mailedToken, password });
+
+export const verifyEmailInput = z.object({ token: mailedToken });
+
+export const mailQueuedOutput = z
+  .object({
+    message: z.string().meta({
+      examples: ['If an account has this address, a link is on its way'],
+    }),
+  })
+  .meta({ id: 'MailQueued' });
+
 export const refreshTokenInput = z.object({ refreshToken: z.string().min(1).max(200) });
 
 export const changePasswordInput = z.object({
@@ -62,3 +87,5 @@ export type UserOutput = z.infer<typeof userOutput>;
 export type TokenPairOutput = z.infer<typeof tokenPairOutput>;
 export type RefreshTokenInput = z.infer<typeof refreshTokenInput>;
 export type ChangePasswordInput = z.infer<typeof changePasswordInput>;
+export type ForgotPasswordInput = z.infer<typeof forgotPasswordInput>;
+export type ResetPasswordInput = z.infer<typeof resetPasswordInput>;

@@ -1,15 +1,16 @@
-import type { AccountRepository, RefreshTokenRecord } from '@tasks/db';
+import type { AccountRepository, RefreshTokenRecord, UserRecord } from '@tasks/db';
 import type { Clock } from '../clock.js';
 import { ApiError } from '../errors.js';
 import type {
   ChangePasswordInput,
   CredentialsInput,
+  ResetPasswordInput,
   TokenPairOutput,
   UserOutput,
 } from '../schemas/auth.js';
 import type { AccessTokens, AccessTokenSubject } from '../security/access-tokens.js';
 import type { PasswordHasher } from '../security/passwords.js';
-import { generateRefreshToken, hashRefreshToken } from '../security/refresh-tokens.js';
+import { generateSecretToken, hashSecretToken } from '../security/secret-tokens.js';
 import { OpenSessionCache } from './open-session-cache.js';
 
 export interface AuthServiceDependencies {
@@ -52,7 +53,7 @@ export class AuthService {
         errors: [{ path: 'email', code: 'taken', message: 'Email already registered' }],
       });
     }
-    return created.user;
+    return toUserOutput(created.user);
   }
 
   /**
@@ -66,7 +67,7 @@ export class AuthService {
       : await this.deps.passwords.verifyAgainstDummy(password).then(() => false);
     if (!user || !valid) throw new ApiError('INVALID_CREDENTIALS');
 
-    const { token, tokenHash } = generateRefreshToken();
+    const { token, tokenHash } = generateSecretToken();
     const sessionId = await this.accounts.openSession({
       userId: user.id,
       expiresAt: this.refreshExpiry(),
@@ -97,7 +98,7 @@ export class AuthService {
    */
   async refresh(refreshToken: string): Promise<TokenPairOutput> {
     const presented = await this.findRefreshToken(refreshToken);
-    const next = generateRefreshToken();
+    const next = generateSecretToken();
     const now = this.deps.clock.now();
     // Of two concurrent refreshes with the same token only one wins; the other is theft.
     const rotated = await this.accounts.rotateRefreshToken({
@@ -150,7 +151,57 @@ export class AuthService {
   async me(userId: string): Promise<UserOutput> {
     const user = await this.accounts.findUser(userId);
     if (!user) throw new ApiError('UNAUTHENTICATED', 'The account no longer exists');
-    return user;
+    return toUserOutput(user);
+  }
+
+  /**
+   * Queues the reset mail of the address's account, if there is one: the same work and answer
+   * either way (the job finds out), so the answer does not tell which addresses have accounts.
+   */
+  async forgotPassword(email: string): Promise<{ message: string }> {
+    await this.accounts.queuePasswordResetMail(email);
+    return {
+      message: 'If an account has this address, a link to reset its password is on its way',
+    };
+  }
+
+  /** Sets a new password with a mailed token; every session of the account ends. */
+  async resetPassword({ token, password }: ResetPasswordInput): Promise<void> {
+    const passwordHash = await this.deps.passwords.hash(password);
+    const userId = await this.accounts.resetPassword({
+      tokenHash: hashSecretToken(token),
+      passwordHash,
+      now: this.deps.clock.now(),
+    });
+    if (userId === null) {
+      throw new ApiError(
+        'INVALID_RESET_TOKEN',
+        'This reset link is unknown, used or expired; ask for a new one',
+      );
+    }
+    this.openSessions.forgetUserSessionsExcept(userId, undefined);
+    this.distrustLookupsInFlight();
+  }
+
+  async verifyEmail(token: string): Promise<void> {
+    const userId = await this.accounts.verifyEmail(hashSecretToken(token), this.deps.clock.now());
+    if (userId === null) {
+      throw new ApiError(
+        'INVALID_VERIFICATION_TOKEN',
+        'This verification link is unknown, used or expired; ask for a new one',
+      );
+    }
+  }
+
+  /** Mails a new verification link, unless the address is verified already. */
+  async resendVerification(userId: string): Promise<{ message: string }> {
+    const user = await this.me(userId);
+    if (!user.emailVerified) await this.accounts.queueVerificationMail(userId);
+    return {
+      message: user.emailVerified
+        ? 'This address is verified already'
+        : 'A new verification link is on its way',
+    };
   }
 
   /**
@@ -191,7 +242,7 @@ export class AuthService {
   }
 
   private async findRefreshToken(refreshToken: string): Promise<RefreshTokenRecord> {
-    const found = await this.accounts.findRefreshToken(hashRefreshToken(refreshToken));
+    const found = await this.accounts.findRefreshToken(hashSecretToken(refreshToken));
     if (!found || found.session.revokedAt || found.session.expiresAt <= this.deps.clock.now()) {
       throw invalidRefreshToken();
     }
@@ -226,4 +277,8 @@ export class AuthService {
       refreshToken,
     };
   }
+}
+
+function toUserOutput({ emailVerifiedAt, ...user }: UserRecord): UserOutput {
+  return { ...user, emailVerified: emailVerifiedAt !== null };
 }

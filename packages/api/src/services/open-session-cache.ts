@@ -42,8 +42,11 @@ export class OpenSessionCache {
     this.entries.delete(sessionId);
   }
 
-  /** After a password change: every session of the user but the one that changed it. */
-  forgetUserSessionsExcept(userId: string, keptSessionId: string): void {
+  /**
+   * After a password change, every session of the user but the one that changed it; after a
+   * reset (no `keptSessionId`), all of them.
+   */
+  forgetUserSessionsExcept(userId: string, keptSessionId: string | undefined): void {
     const others = [...this.entries.entries()].filter(
       ([sessionId, entry]) => entry.userId === userId && sessionId !== keptSessionId,
     );
