@@ -6,12 +6,13 @@ import {
   type TaskList,
   type WorkerEvents,
 } from 'graphile-worker';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { AppConfig } from './config.js';
 
 interface LogSink {
+  debug(details: object, message: string): void;
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
@@ -64,7 +65,11 @@ export async function startWorkers({
   const taskList: TaskList = Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
-      (payload, helpers) => handler(payload, { signal: helpers.abortSignal }),
+      (payload, helpers) => {
+        // One signal for the whole pool: every running job may listen to it at once.
+        setMaxListeners(jobs.concurrency + 10, helpers.abortSignal);
+        return handler(payload, { signal: helpers.abortSignal });
+      },
     ]),
   );
   const events: WorkerEvents = new EventEmitter();
@@ -190,14 +195,32 @@ function sharedSessionPool(shared: pg.Pool): pg.Pool {
   return view as unknown as pg.Pool;
 }
 
-/** graphile-worker's messages in the service's log, at their own level. */
+/**
+ * graphile-worker's messages in the service's log. Its per-job lines ("Completed task ...") are
+ * debug here, not info: one per job would drown the request lines. A job is logged by id, name
+ * and attempt, never its payload (an email address, a delivery id), whatever the level.
+ */
 function queueLogger(log: LogSink): QueueLogger {
   return new QueueLogger(() => (level, message, meta) => {
-    const details = { component: 'jobs', ...meta };
+    const { job, ...rest } = (meta ?? {}) as { job?: QueueJob };
+    const details = {
+      component: 'jobs',
+      ...rest,
+      ...(job && { job: { id: job.id, task: job.task_identifier, attempt: job.attempts } }),
+    };
+    // Without a job, the line is about the pool: its own message, in full.
+    const text = job ? (message.split('\n')[0] ?? message) : message;
     // The level enum is not importable from the bundle (graphile-worker is CommonJS): its values.
     const levelName: string = level;
-    if (levelName === 'error') log.error(details, message);
-    else if (levelName === 'warning') log.warn(details, message);
-    else if (levelName === 'info') log.info(details, message);
+    if (levelName === 'error') log.error(details, text);
+    else if (levelName === 'warning') log.warn(details, text);
+    else if (levelName === 'info' && !job) log.info(details, text);
+    else log.debug(details, text);
   });
+}
+
+interface QueueJob {
+  id: string;
+  task_identifier: string;
+  attempts: number;
 }

@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { AppRouter } from '@tasks/api';
 import { createDatabaseClient, type PrismaClient } from '@tasks/db';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
@@ -10,6 +8,7 @@ import superjson from 'superjson';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { assertDocumented } from './contract.js';
+import { testMailDir } from './spawn-server.js';
 
 interface TokenPair {
   accessToken: string;
@@ -51,8 +50,7 @@ export const testEnv = {
   BODY_LIMIT_BYTES: '65536',
   // Only the tests of jobs run workers (they turn this on): the others need none.
   JOBS_IN_API: 'false',
-  // Mail without SMTP_URL becomes files: never in the repository's .data/mail.
-  MAIL_DIR: path.join(tmpdir(), 'tasks-test-mail'),
+  MAIL_DIR: testMailDir,
 };
 
 /**

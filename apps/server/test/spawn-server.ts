@@ -5,9 +5,14 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where servers started by tests write mail when they have no SMTP server. */
+export const testMailDir = path.join(tmpdir(), 'tasks-test-mail');
 
 export async function freePort(): Promise<number> {
   const probe = createServer();
@@ -80,6 +85,8 @@ export async function spawnServer(
     args,
     {
       HOST: '127.0.0.1',
+      // Mail without SMTP_URL becomes files: never in the repository's .data/mail.
+      MAIL_DIR: testMailDir,
       ...env,
       PORT: String(port),
     },
