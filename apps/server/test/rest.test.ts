@@ -41,6 +41,7 @@ describe('accounts over REST', () => {
     expect(body).toEqual({
       id: expect.any(String),
       email: 'dana@example.com',
+      emailVerified: false,
       createdAt: expect.stringMatching(isoTimestamp),
     });
   });

@@ -16,6 +16,7 @@ describe('auth.register', () => {
     expect(user).toEqual({
       id: expect.any(String),
       email: 'ann.lee@example.com',
+      emailVerified: false,
       createdAt: expect.any(Date),
     });
     expect(Object.keys(user)).not.toContain('passwordHash');

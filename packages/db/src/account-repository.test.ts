@@ -45,6 +45,7 @@ describe('AccountRepository', () => {
     expect(user).toEqual({
       id: expect.any(String),
       email: 'ann@example.com',
+      emailVerifiedAt: null,
       createdAt: expect.any(Date),
     });
     await expect(
