@@ -20,6 +20,25 @@ export function create<K extends keyof HTMLElementTagNameMap>(
   return created;
 }
 
+/**
+ * A form field: the label, the control, `notes` under it (hints), and the slot its error message
+ * goes in (`messages.ts` fills it, keyed by the control's `name`).
+ */
+export function labelled(
+  label: string,
+  control: HTMLInputElement | HTMLTextAreaElement,
+  ...notes: Node[]
+): HTMLDivElement {
+  return create(
+    'div',
+    { class: 'field' },
+    create('label', { for: control.id }, label),
+    control,
+    ...notes,
+    create('p', { class: 'field-error', 'data-field': control.name, hidden: true }),
+  );
+}
+
 /** Disables the controls while `run` is in flight, so a slow answer cannot be asked for twice. */
 export async function whileBusy<T>(
   controls: (HTMLButtonElement | HTMLSelectElement)[],

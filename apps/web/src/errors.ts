@@ -4,6 +4,10 @@ import { isTasksClientError, type ErrorCode } from '@tasks/client';
 const messages: Record<ErrorCode, string> = {
   MALFORMED_JSON:
     'The app sent a request the server could not read. Reload the page and try again.',
+  INVALID_RESET_TOKEN:
+    'This password reset link no longer works: it has expired, was used already, or a newer one replaced it.',
+  INVALID_VERIFICATION_TOKEN:
+    'This confirmation link no longer works: it has expired, was used already, or a newer one replaced it.',
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
   INVALID_CREDENTIALS: 'That email and password do not match an account.',
   QUOTA_EXCEEDED: 'You have reached the limit of tasks per account. Delete some to add more.',
@@ -77,6 +81,11 @@ export interface DescribedError {
 function fieldMessage(path: string, code: string, fallback: string): string {
   const known = fieldMessages[path];
   return known?.[code] ?? known?.default ?? fallback;
+}
+
+/** What the user reads for `code`, for a failure found before any call (a link without its token). */
+export function errorMessage(code: ErrorCode): string {
+  return messages[code];
 }
 
 /** Any failure of a call, as what to show: the catalogue message, plus messages per field. */

@@ -4,12 +4,18 @@ import { describeError, type DescribedError } from './errors.js';
 const notice = element('notice', HTMLParagraphElement);
 const alert = element('error', HTMLParagraphElement);
 
+/** `text` ending as a sentence does: the API's messages have no full stop, the app's do. */
+export function asSentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}
+
 export function showNotice(text: string): void {
   notice.textContent = text;
   notice.hidden = text === '';
 }
 
-function showAlert(text: string): void {
+/** Shows `text` in the page's alert, as for a failed call; empty hides it. */
+export function showAlert(text: string): void {
   alert.textContent = text;
   alert.hidden = text === '';
 }

@@ -1,6 +1,6 @@
 import type { RouterOutputs } from '@tasks/client';
 import { api } from './api.js';
-import { create, whileBusy } from './dom.js';
+import { create, labelled, whileBusy } from './dom.js';
 import { describeError } from './errors.js';
 import { clearMessages, showError, showNotice, summarize } from './messages.js';
 import { timeElement } from './time.js';
@@ -175,16 +175,6 @@ interface Editor {
   description: HTMLTextAreaElement;
   save: HTMLButtonElement;
   cancel: HTMLButtonElement;
-}
-
-function labelled(label: string, control: HTMLInputElement | HTMLTextAreaElement) {
-  return create(
-    'div',
-    { class: 'field' },
-    create('label', { for: control.id }, label),
-    control,
-    create('p', { class: 'field-error', 'data-field': control.name, hidden: true }),
-  );
 }
 
 function createEditor(task: Task): Editor {

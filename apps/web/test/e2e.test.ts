@@ -5,12 +5,13 @@
  * paths as `pnpm dev`'s proxy does. A user goes through every state of the app, on a
  * phone-sized viewport and on a desktop one; each state leaves a screenshot in
  * apps/web/test-results/screenshots/ (git-ignored), `<NN>-<state>-<width>.png`, and a failing
- * step leaves one too. `.ci/run` installs Chromium; on a machine without it the test is skipped,
- * saying so.
+ * step leaves one too. The API runs its jobs and writes its mails as `.eml` files, which the
+ * password-reset and email-confirmation walk reads and follows the links of. `.ci/run` installs
+ * Chromium; on a machine without it the test is skipped, saying so.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import {
   createServer,
   request as httpRequest,
@@ -134,6 +135,113 @@ async function buildApp(
   if (code !== 0) throw new Error(`vite build exited with ${code}:\n${output}`);
 }
 
+/** How one page walks through its states at one viewport width. */
+function walkOf(page: Page, width: number) {
+  return {
+    /** Runs one step; on failure saves a screenshot named after it, then rethrows. */
+    step: async (name: string, run: () => Promise<void>): Promise<void> => {
+      try {
+        await run();
+      } catch (error) {
+        const file = path.join(resultsDir, `e2e-${name.replace(/\W+/g, '-')}-${width}.png`);
+        await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+        throw new Error(`step "${name}" at ${width} px failed (screenshot: ${file})`, {
+          cause: error,
+        });
+      }
+    },
+
+    /** Keeps the page as it is now: one screenshot per state and viewport width. */
+    snapshot: async (state: string): Promise<void> => {
+      const file = path.join(screenshotsDir, `${state}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      // Nothing spills sideways, at 390 px least of all.
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      expect(overflow, `horizontal scroll in ${state}`).toBe(0);
+    },
+  };
+}
+
+/** A mail as its reader sees it. */
+interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * A mail the API wrote as an `.eml` file (it does without SMTP_URL): headers unfolded, the body
+ * decoded. apps/web cannot import apps/server's smtp-server or mailparser, and the API's mails
+ * are plain text in one part, so this is all a reader of them needs.
+ */
+function parseMail(source: string): Mail | null {
+  const split = /\r?\n\r?\n/.exec(source);
+  // A file caught while it is being written: read it again on the next look.
+  if (split === null) return null;
+  const headers = new Map(
+    source
+      .slice(0, split.index)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .split(/\r?\n/)
+      .map((line): [string, string] => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+      }),
+  );
+  const body = source.slice(split.index + split[0].length);
+  const encoding = headers.get('content-transfer-encoding')?.toLowerCase();
+  const text =
+    encoding === 'quoted-printable'
+      ? Buffer.from(
+          body
+            .replace(/=\r?\n/g, '')
+            .replace(/=([0-9A-F]{2})/gi, (_, hex: string) =>
+              String.fromCharCode(parseInt(hex, 16)),
+            ),
+          'latin1',
+        ).toString('utf8')
+      : encoding === 'base64'
+        ? Buffer.from(body, 'base64').toString('utf8')
+        : body;
+  return {
+    to: headers.get('to') ?? '',
+    subject: headers.get('subject') ?? '',
+    text: text.replace(/\r\n/g, '\n'),
+  };
+}
+
+/** The mails the API writes into `dir`, each handed out once, oldest first. */
+function mailboxIn(dir: string) {
+  const taken = new Set<string>();
+  return {
+    /** The next mail to `to` with a subject like `subject`, once its job has sent it. */
+    async next(to: string, subject: RegExp): Promise<Mail> {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const files = await readdir(dir).catch(() => []);
+        for (const file of files.filter((name) => name.endsWith('.eml')).sort()) {
+          if (taken.has(file)) continue;
+          const mail = parseMail(await readFile(path.join(dir, file), 'utf8'));
+          if (mail === null || !mail.to.includes(to) || !subject.test(mail.subject)) continue;
+          taken.add(file);
+          return mail;
+        }
+        if (Date.now() > deadline) throw new Error(`no mail "${subject.source}" to ${to}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+  };
+}
+
+/** The link of a mail to a page of the web app: `<WEB_APP_URL>/<page>#token=<token>`. */
+function linkIn(mail: Mail, page: string): string {
+  const match = new RegExp(`https?://\\S+/${page}#token=[\\w-]+`).exec(mail.text);
+  if (!match) throw new Error(`no /${page} link in:\n${mail.text}`);
+  return match[0];
+}
+
 const minutes = (count: number) => count * 60_000;
 
 /**
@@ -152,6 +260,8 @@ describe.skipIf(!existsSync(chromiumPath))(
     /** The bundle built without: it calls its own origin, which forwards to the API. */
     let sameOriginWeb: { origin: string; server: Server };
     let buildsDir: string;
+    /** Where the API writes its mails (password reset, confirmation): no SMTP_URL, files. */
+    let mailbox: ReturnType<typeof mailboxIn>;
     let browser: Browser;
 
     beforeAll(async () => {
@@ -165,9 +275,16 @@ describe.skipIf(!existsSync(chromiumPath))(
         () => api.baseUrl,
       );
       await mkdir(screenshotsDir, { recursive: true });
+      const mailDir = path.join(buildsDir, 'mail');
+      mailbox = mailboxIn(mailDir);
       api = await startTestServer(
         {
           CORS_ORIGINS: web.origin,
+          // Mails go out from jobs run in the API, as files; their links open this web app.
+          JOBS_IN_API: 'true',
+          JOB_POLL_MS: '200',
+          MAIL_DIR: mailDir,
+          WEB_APP_URL: web.origin,
           // Each walk-through signs in and out many times from one address: only the
           // per-account budget, which one step exhausts on purpose, is left to bite.
           AUTH_RATE_LIMIT_MAX_PER_IP: '1000',
@@ -219,32 +336,7 @@ describe.skipIf(!existsSync(chromiumPath))(
           if (request.url().includes('tasks.delete')) calls.delete += 1;
         });
 
-        /** Runs one step; on failure saves a screenshot named after it, then rethrows. */
-        async function step(name: string, run: () => Promise<void>): Promise<void> {
-          try {
-            await run();
-          } catch (error) {
-            const file = path.join(
-              resultsDir,
-              `e2e-${name.replace(/\W+/g, '-')}-${viewport.width}.png`,
-            );
-            await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-            throw new Error(`step "${name}" at ${viewport.width} px failed (screenshot: ${file})`, {
-              cause: error,
-            });
-          }
-        }
-
-        /** Keeps the page as it is now: one screenshot per state and viewport width. */
-        async function snapshot(state: string): Promise<void> {
-          const file = path.join(screenshotsDir, `${state}-${viewport.width}.png`);
-          await page.screenshot({ path: file, fullPage: true });
-          // Nothing spills sideways, at 390 px least of all.
-          const overflow = await page.evaluate(
-            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-          );
-          expect(overflow, `horizontal scroll in ${state}`).toBe(0);
-        }
+        const { step, snapshot } = walkOf(page, viewport.width);
 
         const titles = () =>
           page.getByTestId('task-title').filter({ visible: true }).allTextContents();
@@ -869,5 +961,266 @@ describe.skipIf(!existsSync(chromiumPath))(
       expect(pageErrors).toEqual([]);
       await Promise.all(contexts.map((context) => context.close()));
     }, 120_000);
+
+    it.each(viewports)(
+      'resets a forgotten password and confirms the address from the mails at $width px',
+      async (viewport) => {
+        const page = await browser.newPage({ viewport });
+        const pageErrors: string[] = [];
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        const missing: string[] = [];
+        page.on('response', (response) => {
+          if (response.url().startsWith(web.origin) && response.status() === 404) {
+            missing.push(response.url());
+          }
+        });
+        const { step, snapshot } = walkOf(page, viewport.width);
+        const text = (testId: string) => page.getByTestId(testId).textContent();
+        const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000 });
+        const heading = (name: string) => page.getByRole('heading', { name, exact: true });
+        /** The name of the control with the focus, as a screen reader says it (roughly). */
+        const focused = () =>
+          page.evaluate(() => {
+            const active = document.activeElement;
+            if (active === null) return '';
+            return active.getAttribute('aria-label') ?? active.textContent.trim();
+          });
+        const focusedId = () => page.evaluate(() => document.activeElement?.id);
+        const reminder = page.getByTestId('verify-reminder');
+
+        const stamp = `${viewport.width}-${Date.now()}`;
+        const email = `forgot-${stamp}@example.com`;
+        const oldPassword = 'correct horse battery';
+        const newPassword = 'a brand new secret';
+        const register = async (address: string) => {
+          const registered = await api.request('/auth/register', {
+            method: 'POST',
+            body: { email: address, password: oldPassword },
+          });
+          expect(registered.status).toBe(201);
+        };
+        async function signIn(address: string, password: string): Promise<void> {
+          await page.getByLabel('Email').fill(address);
+          await page.getByLabel('Password').fill(password);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+        }
+        await register(email);
+        const emailVerifiedAt = async (address: string) =>
+          (await api.db.user.findUniqueOrThrow({ where: { email: address } })).emailVerifiedAt;
+
+        let resetLink = '';
+
+        await step('ask for a reset link from the sign-in form', async () => {
+          await page.goto(web.origin);
+          await page.getByLabel('Email').fill(email);
+          await page.getByRole('link', { name: 'Forgot password?' }).click();
+          await heading('Reset your password').waitFor();
+          expect(page.url()).toBe(`${web.origin}/forgot-password`);
+          expect(await page.title()).toBe('Reset your password · Tasks');
+          // The address typed into the sign-in form comes along, and has the focus.
+          const address = page.getByRole('textbox', { name: 'Email' });
+          expect(await address.inputValue()).toBe(email);
+          expect(await focusedId()).toBe('forgot-email');
+          await snapshot('16-forgot-password');
+
+          await address.fill('ann@example');
+          await page.getByRole('button', { name: 'Send the link' }).click();
+          await poll(() => page.locator('#forgot-email-error').textContent()).toBe(
+            'Enter a valid email address, like ann@example.com.',
+          );
+          expect(await address.getAttribute('aria-invalid')).toBe('true');
+          expect(await text('error')).toBe('Some fields need another look.');
+
+          await address.fill(email);
+          await page.getByRole('button', { name: 'Send the link' }).click();
+          // The API's answer, the same whether or not the address has an account.
+          await poll(() => text('notice')).toBe(
+            'If an account has this address, a link to reset its password is on its way.',
+          );
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+          expect(await address.getAttribute('aria-invalid')).toBe('false');
+          expect(await focused()).toBe('Back to sign in');
+          await snapshot('17-reset-link-sent');
+        });
+
+        await step(
+          'the mailed link opens the new-password form, its token out of sight',
+          async () => {
+            const mail = await mailbox.next(email, /reset your tasks password/i);
+            resetLink = linkIn(mail, 'reset-password');
+            expect(resetLink.startsWith(`${web.origin}/reset-password#token=`)).toBe(true);
+            await page.goto(resetLink);
+            await heading('Choose a new password').waitFor();
+            expect(page.url()).toBe(`${web.origin}/reset-password`);
+            expect(await focusedId()).toBe('new-password');
+            await snapshot('18-new-password');
+
+            await page.getByLabel('New password', { exact: true }).fill('short');
+            await page.getByRole('button', { name: 'Set the new password' }).click();
+            await poll(() => page.locator('#new-password-error').textContent()).toBe(
+              'Use at least 8 characters.',
+            );
+            expect(
+              await page.getByLabel('New password', { exact: true }).getAttribute('aria-invalid'),
+            ).toBe('true');
+            expect(await focusedId()).toBe('new-password');
+          },
+        );
+
+        await step('a new password, then the sign-in form says so', async () => {
+          await page.getByLabel('New password', { exact: true }).fill(newPassword);
+          await page.getByRole('button', { name: 'Set the new password' }).click();
+          await heading('Sign in or create an account').waitFor();
+          expect(page.url()).toBe(`${web.origin}/`);
+          expect(await page.title()).toBe('Tasks');
+          expect(await text('notice')).toBe(
+            'Your password has been reset. Sign in with the new one.',
+          );
+          expect(await focusedId()).toBe('email');
+          await snapshot('19-password-reset');
+        });
+
+        await step('the link works once: the page offers a new one', async () => {
+          await page.goto(resetLink);
+          await page.getByLabel('New password', { exact: true }).fill('yet another secret');
+          await page.getByRole('button', { name: 'Set the new password' }).click();
+          await poll(() => text('error')).toBe(
+            'This password reset link no longer works: it has expired, was used already, or a newer one replaced it.',
+          );
+          expect(await page.getByLabel('New password', { exact: true }).count()).toBe(0);
+          expect(await focused()).toBe('Ask for a new link');
+          await snapshot('20-reset-link-used');
+          await page.getByRole('link', { name: 'Ask for a new link' }).click();
+          await heading('Reset your password').waitFor();
+          expect(page.url()).toBe(`${web.origin}/forgot-password`);
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+          await page.getByRole('link', { name: 'Back to sign in' }).click();
+          await heading('Sign in or create an account').waitFor();
+          // Back returns to the page before, as with any link.
+          await page.goBack();
+          await heading('Reset your password').waitFor();
+          await page.goForward();
+          await heading('Sign in or create an account').waitFor();
+          expect(page.url()).toBe(`${web.origin}/`);
+        });
+
+        await step('the old password no longer signs in, the new one does', async () => {
+          await signIn(email, oldPassword);
+          await poll(() => text('error')).toBe('That email and password do not match an account.');
+          await signIn(email, newPassword);
+          await poll(() => text('account-email')).toBe(email);
+          await reminder.waitFor();
+          expect(await reminder.locator('.reminder-text').innerText()).toBe(
+            `Confirm your email address: open the link we mailed to ${email}.`,
+          );
+          expect(await focusedId()).toBe('new-title');
+          await snapshot('21-verify-reminder');
+        });
+
+        await step('a confirmation link that does not work', async () => {
+          await page.goto(`${web.origin}/verify-email#token=${'x'.repeat(43)}`);
+          await poll(() => text('error')).toBe(
+            'This confirmation link no longer works: it has expired, was used already, or a newer one replaced it.',
+          );
+          expect(page.url()).toBe(`${web.origin}/verify-email`);
+          expect(await heading('Confirm your email address').isVisible()).toBe(true);
+          // Signed in and not confirmed: a new link is one click away.
+          expect(await focused()).toBe('Send a new link');
+          await snapshot('22-verify-link-invalid');
+          await page.getByRole('link', { name: 'Go to your tasks' }).click();
+          await heading('Your tasks').waitFor();
+          await reminder.waitFor();
+        });
+
+        await step('the link of the registration mail confirms the address', async () => {
+          const mail = await mailbox.next(email, /confirm your email/i);
+          const link = linkIn(mail, 'verify-email');
+          expect(link.startsWith(`${web.origin}/verify-email#token=`)).toBe(true);
+          await page.goto(link);
+          await poll(() => text('notice')).toBe('Your email address is confirmed. Thank you!');
+          expect(page.url()).toBe(`${web.origin}/`);
+          await heading('Your tasks').waitFor();
+          expect(await reminder.isVisible()).toBe(false);
+          expect(await emailVerifiedAt(email)).not.toBeNull();
+          await snapshot('23-email-verified');
+          // Opened again: nothing left to do, and nothing to alarm anyone either.
+          await page.goto(link);
+          await poll(() => text('notice')).toBe('Your email address is confirmed already.');
+          expect(await reminder.isVisible()).toBe(false);
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+        });
+
+        const other = `unconfirmed-${stamp}@example.com`;
+        await step('the reminder mails the link again, voiding the first', async () => {
+          await register(other);
+          await page.getByRole('button', { name: 'Sign out' }).click();
+          await heading('Sign in or create an account').waitFor();
+          await signIn(other, oldPassword);
+          await poll(() => text('account-email')).toBe(other);
+          await reminder.waitFor();
+          const first = linkIn(await mailbox.next(other, /confirm your email/i), 'verify-email');
+          await page.getByRole('button', { name: 'Send the link again' }).click();
+          await poll(() => text('notice')).toBe('A new verification link is on its way.');
+          expect(await focused()).toBe('Send the link again');
+          await mailbox.next(other, /confirm your email/i);
+          await page.goto(first);
+          await poll(() => text('error')).toBe(
+            'This confirmation link no longer works: it has expired, was used already, or a newer one replaced it.',
+          );
+        });
+
+        let newest = '';
+        await step('a new link from the page of one that does not work', async () => {
+          await page.getByRole('button', { name: 'Send a new link' }).click();
+          await poll(() => text('notice')).toBe('A new verification link is on its way.');
+          expect(await page.getByTestId('error').isVisible()).toBe(false);
+          expect(await focused()).toBe('Send a new link');
+          await snapshot('24-verify-link-sent');
+          newest = linkIn(await mailbox.next(other, /confirm your email/i), 'verify-email');
+        });
+
+        await step('the reminder can be dismissed, and stays so on reload', async () => {
+          await page.getByRole('link', { name: 'Go to your tasks' }).click();
+          await reminder.waitFor();
+          await page.getByRole('button', { name: 'Dismiss' }).click();
+          expect(await reminder.isVisible()).toBe(false);
+          expect(await focusedId()).toBe('new-title');
+          await page.reload();
+          await heading('Your tasks').waitFor();
+          await poll(() => text('list-state')).toBe('No tasks yet. Add one above.');
+          expect(await reminder.isVisible()).toBe(false);
+        });
+
+        await step('signed out, a confirmation link still works', async () => {
+          await page.getByRole('button', { name: 'Sign out' }).click();
+          await heading('Sign in or create an account').waitFor();
+          expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+          await page.goto(newest);
+          await poll(() => text('notice')).toBe(
+            'Your email address is confirmed. Sign in to continue.',
+          );
+          await heading('Sign in or create an account').waitFor();
+          expect(await emailVerifiedAt(other)).not.toBeNull();
+          // Signed out, a link that does not work says where a new one comes from.
+          await page.goto(newest);
+          await poll(() => text('error')).toBe(
+            'This confirmation link no longer works: it has expired, was used already, or a newer one replaced it.',
+          );
+          expect(await focused()).toBe('Sign in');
+          await page.getByRole('link', { name: 'Sign in' }).click();
+          await heading('Sign in or create an account').waitFor();
+          // Reloaded, the reset page has no token left: it says where to get one.
+          await page.goto(`${web.origin}/reset-password`);
+          await poll(() => text('error')).toBe(
+            'This page works only from the link in your email: open that link again, or ask for a new one.',
+          );
+        });
+
+        expect(pageErrors).toEqual([]);
+        expect(missing).toEqual([]);
+        await page.close();
+      },
+      120_000,
+    );
   },
 );
