@@ -123,6 +123,7 @@ const environmentSchema = z.object({
   MAIL_FROM: z.string().min(3).max(320).default('Tasks <no-reply@tasks.localhost>'),
   MAIL_DIR: z.string().min(1).optional(),
   WEB_APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  REQUIRE_VERIFIED_EMAIL: z.stringbool().default(false),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -273,6 +274,7 @@ const toConfig = (values: Environment) => ({
     // Without SMTP_URL: files in the git-ignored .data/mail of the repository (development).
     dir: values.MAIL_DIR ?? fileURLToPath(new URL('../../../.data/mail', import.meta.url)),
   },
+  requireVerifiedEmail: values.REQUIRE_VERIFIED_EMAIL,
   accountMail: {
     webAppUrl: values.WEB_APP_URL ?? `http://127.0.0.1:${values.WEB_PORT}`,
     resetTokenTtlMs: 30 * 60_000,
@@ -357,6 +359,7 @@ export function servicesConfig(config: AppConfig): ServicesConfig {
     webhooks: config.webhooks,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     sessionCacheMs: config.sessionCacheMs,
+    requireVerifiedEmail: config.requireVerifiedEmail,
     accessTokens: {
       secret: config.jwt.secret,
       issuer: config.jwt.issuer,

@@ -191,3 +191,42 @@ describe('password reset and email verification by mail', () => {
     expect((await post('/auth/email/verify', { token: second })).status).toBe(204);
   });
 });
+
+describe('with REQUIRE_VERIFIED_EMAIL=true', () => {
+  let mailbox: Mailbox;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    mailbox = await startMailbox();
+    server = await startTestServer({
+      JOBS_IN_API: 'true',
+      JOB_POLL_MS: '200',
+      SMTP_URL: mailbox.url,
+      REQUIRE_VERIFIED_EMAIL: 'true',
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await mailbox.close();
+  });
+
+  it('refuses an unverified account all but verifying itself, on both doors, until it verifies', async () => {
+    const user = await server.signUp();
+    const tasks = await server.request('/tasks', { token: user.token });
+    expect(tasks.status).toBe(403);
+    expect(await tasks.json()).toMatchObject({ code: 'EMAIL_NOT_VERIFIED' });
+    await expect(server.trpc(user.token).tasks.list.query({})).rejects.toMatchObject({
+      data: { code: 'EMAIL_NOT_VERIFIED', httpStatus: 403 },
+    });
+    expect((await server.request('/auth/me', { token: user.token })).status).toBe(200);
+
+    const token = tokenIn(await mailbox.next(user.email, /confirm your email/i), 'verify-email');
+    const verified = await server.request('/auth/email/verify', {
+      method: 'POST',
+      body: { token },
+    });
+    expect(verified.status).toBe(204);
+    // At once on this instance: its remembered session was forgotten with the verification.
+    expect((await server.request('/tasks', { token: user.token })).status).toBe(200);
+  });
+});

@@ -11,6 +11,8 @@ const messages: Record<ErrorCode, string> = {
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
   INVALID_CREDENTIALS: 'That email and password do not match an account.',
   QUOTA_EXCEEDED: 'You have reached the limit of tasks per account. Delete some to add more.',
+  EMAIL_NOT_VERIFIED:
+    'Confirm your email address first: open the link we mailed you, or send a new one.',
   TASK_NOT_FOUND: 'That task no longer exists. It may have been deleted elsewhere.',
   NOT_FOUND: 'That item no longer exists.',
   ROUTE_NOT_FOUND: 'The server does not know this request. The app may be out of date: reload it.',

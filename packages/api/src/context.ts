@@ -1,4 +1,4 @@
-import type { AccessTokenSubject } from './security/access-tokens.js';
+import type { AuthenticatedCaller } from './services/auth-service.js';
 import type { Services } from './services/index.js';
 import type { TaskReads } from './services/task-service.js';
 
@@ -25,7 +25,7 @@ export interface Context {
    * batch share one context, so ten reads check the token and the session once, not ten times.
    * Rejects with UNAUTHENTICATED.
    */
-  authenticate(): Promise<AccessTokenSubject>;
+  authenticate(): Promise<AuthenticatedCaller>;
 }
 
 export interface RequestDetails {
@@ -38,7 +38,7 @@ export interface RequestDetails {
 }
 
 export function createContext(services: Services, request: RequestDetails): Context {
-  let caller: Promise<AccessTokenSubject> | undefined;
+  let caller: Promise<AuthenticatedCaller> | undefined;
   const { batched = false, ...details } = request;
   return {
     services,

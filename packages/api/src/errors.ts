@@ -14,6 +14,7 @@ export const errorCatalogue = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
   QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
+  EMAIL_NOT_VERIFIED: { status: 403, title: 'Email address not verified' },
   TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
   NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },

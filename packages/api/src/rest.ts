@@ -102,12 +102,15 @@ function standardErrors(
   method: OpenApiMethod,
   requiresAuth: boolean,
   hasInput: boolean,
+  allowsUnverifiedEmail: boolean,
 ): ErrorCode[] {
   return [
     ...(methodsParsingBody.has(method)
       ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const)
       : []),
     ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),
+    // Only where REQUIRE_VERIFIED_EMAIL is set.
+    ...(requiresAuth && !allowsUnverifiedEmail ? (['EMAIL_NOT_VERIFIED'] as const) : []),
     ...(hasInput ? (['VALIDATION_FAILED'] as const) : []),
     // Every route shares the global per-client rate limit.
     'RATE_LIMITED',
@@ -143,7 +146,7 @@ export function listRestOperations(router: OpenApiRouter = appRouter): RestOpera
       errors: [
         ...(meta.errors ?? []),
         ...headerInputs.map(({ error }) => error),
-        ...standardErrors(method, protect, hasInput),
+        ...standardErrors(method, protect, hasInput, meta.allowsUnverifiedEmail === true),
       ],
       parseQuery: createQueryParser(hasInput ? inputParser : undefined),
       outputSchema: successStatus === 204 ? undefined : outputParser,
@@ -199,7 +202,7 @@ export function listRestEventStreams(router: OpenApiRouter = appRouter): RestEve
             ...new Set([
               ...(meta.errors ?? []),
               ...headerInputs.map(({ error }) => error),
-              ...standardErrors('GET', true, inputSchema !== undefined),
+              ...standardErrors('GET', true, inputSchema !== undefined, false),
             ]),
           ],
           parseQuery: createQueryParser(inputSchema),

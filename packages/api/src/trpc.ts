@@ -3,7 +3,7 @@ import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context.js';
 import type { HeaderInput } from './header-inputs.js';
-import { toApiError, type ErrorCode } from './errors.js';
+import { ApiError, toApiError, type ErrorCode } from './errors.js';
 
 /**
  * What an operation declares once, next to its procedure: trpc-to-openapi's `openapi` block plus
@@ -22,6 +22,11 @@ export type ApiMeta = OpenApiMeta<{
   /** Input fields REST clients send as headers (`If-Match`, `Idempotency-Key`). */
   headerInputs?: HeaderInput[];
   errors?: ErrorCode[];
+  /**
+   * Open to an account whose address is not verified even when REQUIRE_VERIFIED_EMAIL is set:
+   * what it needs to verify it, and to manage itself.
+   */
+  allowsUnverifiedEmail?: true;
   /**
    * A subscription's REST door: a `GET` of `path` answered with server-sent events, one per item
    * (`id:` its tracked id, `event:` its `type`, `data:` its JSON). trpc-to-openapi documents no
@@ -137,7 +142,13 @@ export function throttled<Input>({ action, account, countsOnly }: ThrottlePolicy
  * Narrows the context to an authenticated caller (`ctx.userId`, `ctx.sessionId`); anything else
  * is UNAUTHENTICATED (401).
  */
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const { userId, sessionId } = await ctx.authenticate();
+export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next }) => {
+  const { userId, sessionId, unverifiedEmail } = await ctx.authenticate();
+  if (unverifiedEmail && !meta?.allowsUnverifiedEmail) {
+    throw new ApiError(
+      'EMAIL_NOT_VERIFIED',
+      'Confirm your email address first: open the link mailed to you (POST /auth/email/resend sends a new one)',
+    );
+  }
   return next({ ctx: { userId, sessionId } });
 });

@@ -115,6 +115,7 @@ export const authRouter = router({
         description:
           'Needs the current password. Every other session of the account is revoked; this one stays open.',
       },
+      allowsUnverifiedEmail: true,
       success: { status: 204, description: 'The password was changed' },
     })
     .input(changePasswordInput)
@@ -137,6 +138,7 @@ export const authRouter = router({
         summary: 'The signed-in account',
         description: 'The account the bearer token speaks for.',
       },
+      allowsUnverifiedEmail: true,
       success: { status: 200, description: 'The account of the bearer token' },
     })
     .output(userOutput)
@@ -218,6 +220,7 @@ export const authRouter = router({
         summary: 'Mail a new verification link',
         description: 'Replaces the previous link. Nothing is sent once the address is verified.',
       },
+      allowsUnverifiedEmail: true,
       success: { status: 202, description: 'A new link is on its way, or none is needed' },
     })
     .input(z.object({}))

@@ -28,6 +28,14 @@ export interface AuthServiceDependencies {
   sessionCacheMs: number;
   /** Open sessions one user may have: a sign-in beyond it ends the oldest ones. */
   maxSessionsPerUser: number;
+  /** Refuse accounts whose address is not verified (EMAIL_NOT_VERIFIED), but where allowed. */
+  requireVerifiedEmail?: boolean;
+}
+
+/** Who a request speaks for. */
+export interface AuthenticatedCaller extends AccessTokenSubject {
+  /** The account must verify its address before most procedures (REQUIRE_VERIFIED_EMAIL). */
+  unverifiedEmail: boolean;
 }
 
 const invalidRefreshToken = () =>
@@ -191,6 +199,9 @@ export class AuthService {
         'This verification link is unknown, used or expired; ask for a new one',
       );
     }
+    // Its sessions were remembered as unverified: asked again at their next request here.
+    this.openSessions.forgetUserSessionsExcept(userId, undefined);
+    this.distrustLookupsInFlight();
   }
 
   /** Mails a new verification link, unless the address is verified already. */
@@ -210,35 +221,49 @@ export class AuthService {
    * change and theft detection end access tokens at once on this instance, not at expiry (and
    * within `sessionCacheMs` on the others).
    */
-  async authenticate(authorization: string | undefined): Promise<AccessTokenSubject> {
+  async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
     const match = authorization ? /^Bearer ([^\s]+)$/i.exec(authorization) : null;
     const subject = match?.[1] ? this.deps.accessTokens.verify(match[1]) : null;
-    if (!subject || !(await this.isSessionOpen(subject))) {
+    const session = subject ? await this.openSession(subject) : null;
+    if (!subject || !session) {
       throw new ApiError(
         'UNAUTHENTICATED',
         authorization ? 'The access token is invalid or expired' : 'A bearer token is required',
       );
     }
-    return subject;
+    return { ...subject, unverifiedEmail: session.unverifiedEmail };
   }
 
   /**
    * The per-request session query was one of the two database round trips of every protected
-   * request (see bench/); an open session is remembered for `sessionCacheMs`.
+   * request (see bench/); an open session is remembered for `sessionCacheMs`, with whether its
+   * account still has to verify its address (asked only when REQUIRE_VERIFIED_EMAIL is set).
    */
-  private async isSessionOpen({ userId, sessionId }: AccessTokenSubject): Promise<boolean> {
+  private async openSession({
+    userId,
+    sessionId,
+  }: AccessTokenSubject): Promise<{ unverifiedEmail: boolean } | null> {
     const now = this.deps.clock.now();
-    if (this.openSessions.isTrusted(sessionId, userId)) return true;
+    const trusted = this.openSessions.trusted(sessionId, userId);
+    if (trusted) return trusted;
     const revocationsBefore = this.revocations;
     const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, now);
     if (!expiresAt) {
       this.openSessions.forget(sessionId);
-      return false;
+      return null;
     }
+    const unverifiedEmail =
+      this.deps.requireVerifiedEmail === true &&
+      (await this.accounts.findUser(userId))?.emailVerifiedAt === null;
     if (revocationsBefore === this.revocations) {
-      this.openSessions.remember(sessionId, userId, now.getTime(), expiresAt.getTime());
+      this.openSessions.remember(sessionId, {
+        userId,
+        unverifiedEmail,
+        nowMs: now.getTime(),
+        expiresAtMs: expiresAt.getTime(),
+      });
     }
-    return true;
+    return { unverifiedEmail };
   }
 
   private async findRefreshToken(refreshToken: string): Promise<RefreshTokenRecord> {

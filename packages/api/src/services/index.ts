@@ -33,6 +33,8 @@ export interface ServicesConfig {
   maxSessionsPerUser: number;
   /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
   sessionCacheMs?: number;
+  /** Refuse unverified accounts but where a procedure allows them; default false. */
+  requireVerifiedEmail?: boolean;
   changeFeed: ChangeFeedConfig;
   webhooks: WebhookConfig;
 }
@@ -82,6 +84,7 @@ export function createServices({
       accessTokens: createAccessTokens(config.accessTokens, clock),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       sessionCacheMs: config.sessionCacheMs ?? 0,
+      requireVerifiedEmail: config.requireVerifiedEmail ?? false,
       maxSessionsPerUser: config.maxSessionsPerUser,
     }),
     tasks: new TaskService(tasks, clock, config.taskQuotaPerUser, (userId) => {

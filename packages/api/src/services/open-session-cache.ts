@@ -6,6 +6,8 @@ const maxEntries = 10_000;
 
 interface OpenSession {
   userId: string;
+  /** Its account has yet to verify its address (only tracked under REQUIRE_VERIFIED_EMAIL). */
+  unverifiedEmail: boolean;
   /** Epoch ms before which the session is trusted without asking the database. */
   trustedUntil: number;
 }
@@ -23,18 +25,26 @@ export class OpenSessionCache {
     private readonly clock: Clock,
   ) {}
 
-  /** True when this session of this user was found open less than `ttlMs` ago. */
-  isTrusted(sessionId: string, userId: string): boolean {
+  /**
+   * What was found of this session of this user when it was found open less than `ttlMs` ago;
+   * null when it must be asked again.
+   */
+  trusted(sessionId: string, userId: string): { unverifiedEmail: boolean } | null {
     const entry = this.entries.get(sessionId);
-    return entry?.userId === userId && this.clock.now().getTime() < entry.trustedUntil;
+    const trusted = entry?.userId === userId && this.clock.now().getTime() < entry.trustedUntil;
+    return trusted ? { unverifiedEmail: entry.unverifiedEmail } : null;
   }
 
   /** Records a session just found open; never trusted beyond its own expiry. */
-  remember(sessionId: string, userId: string, nowMs: number, expiresAtMs: number): void {
+  remember(
+    sessionId: string,
+    found: { userId: string; unverifiedEmail: boolean; nowMs: number; expiresAtMs: number },
+  ): void {
     if (this.ttlMs <= 0) return;
     this.entries.set(sessionId, {
-      userId,
-      trustedUntil: Math.min(nowMs + this.ttlMs, expiresAtMs),
+      userId: found.userId,
+      unverifiedEmail: found.unverifiedEmail,
+      trustedUntil: Math.min(found.nowMs + this.ttlMs, found.expiresAtMs),
     });
   }
 

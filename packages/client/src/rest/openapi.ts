@@ -655,6 +655,7 @@ export interface components {
         | 'UNAUTHENTICATED'
         | 'INVALID_CREDENTIALS'
         | 'QUOTA_EXCEEDED'
+        | 'EMAIL_NOT_VERIFIED'
         | 'TASK_NOT_FOUND'
         | 'NOT_FOUND'
         | 'ROUTE_NOT_FOUND'
@@ -1682,6 +1683,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `VALIDATION_FAILED`: Validation failed */
       422: {
         headers: {
@@ -1780,7 +1790,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `QUOTA_EXCEEDED`: Quota exceeded */
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1880,6 +1890,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `TASK_NOT_FOUND`: Task not found */
       404: {
         headers: {
@@ -1963,6 +1982,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -2104,6 +2132,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `TASK_NOT_FOUND`: Task not found */
       404: {
         headers: {
@@ -2212,6 +2249,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `CHANGES_EXPIRED`: Changes expired */
       410: {
         headers: {
@@ -2283,6 +2329,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -2384,7 +2439,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `QUOTA_EXCEEDED`: Quota exceeded */
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2482,6 +2537,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `NOT_FOUND`: Resource not found */
       404: {
         headers: {
@@ -2562,6 +2626,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -2692,6 +2765,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `NOT_FOUND`: Resource not found */
       404: {
         headers: {
@@ -2793,6 +2875,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `NOT_FOUND`: Resource not found */
       404: {
         headers: {
@@ -2875,6 +2966,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -2976,6 +3076,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
         headers: {
           [name: string]: unknown;
         };
