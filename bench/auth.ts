@@ -2,6 +2,8 @@
  * `pnpm bench:auth`: measures what the auth tests can only assert as behaviour.
  *  1. Login timing: unknown email vs wrong password (both should cost one bcrypt comparison).
  *  2. Event-loop freedom: `/health` latency while logins hash passwords on libuv's pool.
+ *  3. Password-reset request timing: an address with an account vs one without (the request
+ *     does the same work for both; only the job, later, finds out which it is).
  * Starts the real server in a child process (DATABASE_URL, or its embedded database) with the
  * production bcrypt cost, and prints a markdown table (also written to bench/results/auth.md). Numbers, not assertions: the machine is
  * shared and noisy.
@@ -77,6 +79,19 @@ async function main() {
       }
     }
 
+    // 3. The same for POST /auth/password/forgot, one address of each kind, each asked again
+    // (the queue keeps one pending mail job per address either way).
+    const forgotKnown: number[] = [];
+    const forgotUnknown: number[] = [];
+    for (let round = 0; round < 45; round++) {
+      const a = await timed(() => post('/auth/password/forgot', { email: 'nobody@example.com' }));
+      const b = await timed(() => post('/auth/password/forgot', { email }));
+      if (round >= 5) {
+        forgotUnknown.push(a);
+        forgotKnown.push(b);
+      }
+    }
+
     // 2. /health probed every 10 ms for 5 s: alone, then while 8 clients log in continuously.
     const health = async () => {
       const samples: number[] = [];
@@ -111,9 +126,12 @@ async function main() {
       '|---|---|---|---|',
       row('login, unknown email', unknown),
       row('login, wrong password', wrong),
+      row('password-reset request, no such account', forgotUnknown),
+      row('password-reset request, an account', forgotKnown),
       row('GET /health, idle', idle),
       row(`GET /health, during ${logins} logins by 8 clients`, loaded),
       `\nMedian login time, unknown email minus wrong password: ${ms(difference)} (${((difference / percentile(wrong, 50)) * 100).toFixed(1)} %).`,
+      `Median password-reset request, no such account minus an account: ${ms(percentile(forgotUnknown, 50) - percentile(forgotKnown, 50))}.`,
     ];
     const report = lines.join('\n');
     console.log(report);
