@@ -1,5 +1,5 @@
 import { createJobHandlers, housekeepingSchedule, type ChangeFeed, type Clock } from '@tasks/api';
-import { createDatabase, type Database } from '@tasks/db';
+import { createDatabase, servesPglite, type Database } from '@tasks/db';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from './config.js';
@@ -74,7 +74,7 @@ export async function startConfiguredWorkers(
 ): Promise<WorkerRuntime> {
   return startWorkers({
     databaseUrl: config.databaseUrl,
-    sharedPool: (await servedByPglite(database)) ? database.pool : undefined,
+    sharedPool: (await servesPglite(database.pool)) ? database.pool : undefined,
     jobs: config.jobs,
     preparedStatements: config.dbPreparedStatements,
     handlers: createJobHandlers({
@@ -91,10 +91,4 @@ export async function startConfiguredWorkers(
     schedule: housekeepingSchedule,
     log,
   });
-}
-
-/** The embedded PGlite says so in its version string. */
-async function servedByPglite(database: Database): Promise<boolean> {
-  const { rows } = await database.pool.query<{ version: string }>('SELECT version()');
-  return rows[0]?.version.includes('PGlite') ?? false;
 }

@@ -77,18 +77,26 @@ function tokenIn(mail: ParsedMail, page: string): string {
   return match[1];
 }
 
+/** A server running its jobs, mailing to a mailbox of its own. */
+async function startMailingServer(
+  env: Record<string, string>,
+): Promise<{ mailbox: Mailbox; server: TestServer }> {
+  const mailbox = await startMailbox();
+  const server = await startTestServer({
+    JOBS_IN_API: 'true',
+    JOB_POLL_MS: '200',
+    SMTP_URL: mailbox.url,
+    ...env,
+  });
+  return { mailbox, server };
+}
+
 describe('password reset and email verification by mail', () => {
   let mailbox: Mailbox;
   let server: TestServer;
 
   beforeAll(async () => {
-    mailbox = await startMailbox();
-    server = await startTestServer({
-      JOBS_IN_API: 'true',
-      JOB_POLL_MS: '200',
-      SMTP_URL: mailbox.url,
-      WEB_APP_URL: 'https://app.example.com',
-    });
+    ({ mailbox, server } = await startMailingServer({ WEB_APP_URL: 'https://app.example.com' }));
   });
   afterAll(async () => {
     await server.close();
@@ -197,13 +205,7 @@ describe('with REQUIRE_VERIFIED_EMAIL=true', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    mailbox = await startMailbox();
-    server = await startTestServer({
-      JOBS_IN_API: 'true',
-      JOB_POLL_MS: '200',
-      SMTP_URL: mailbox.url,
-      REQUIRE_VERIFIED_EMAIL: 'true',
-    });
+    ({ mailbox, server } = await startMailingServer({ REQUIRE_VERIFIED_EMAIL: 'true' }));
   });
   afterAll(async () => {
     await server.close();

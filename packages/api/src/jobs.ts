@@ -94,7 +94,8 @@ export function createJobHandlers(deps: JobDependencies): Record<string, JobHand
     ttlMs: number,
   ) => {
     const { token, tokenHash } = generateSecretToken();
-    await accounts.issueAccountToken({ userId, purpose, tokenHash, expiresAt: ago(-ttlMs) });
+    const expiresAt = new Date(clock.now().getTime() + ttlMs);
+    await accounts.issueAccountToken({ userId, purpose, tokenHash, expiresAt });
     return token;
   };
   return {

@@ -55,11 +55,16 @@ async function isPglite(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
-    const { rows } = await client.query<{ version: string }>('SELECT version()');
-    return rows[0]?.version.includes('PGlite') ?? false;
+    return await servesPglite(client);
   } catch {
     return false;
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** Whether the server behind a client or pool is PGlite: it says so in its version string. */
+export async function servesPglite(queryable: Pick<pg.Pool, 'query'>): Promise<boolean> {
+  const { rows } = await queryable.query<{ version: string }>('SELECT version()');
+  return rows[0]?.version.includes('PGlite') ?? false;
 }

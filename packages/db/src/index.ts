@@ -31,6 +31,7 @@ export {
 export { changeListeners, type ChangeSignalSource } from './change-signals.js';
 export {
   resolveDevDatabase,
+  servesPglite,
   defaultDevDataDir,
   defaultDevPort,
   type DevDatabase,

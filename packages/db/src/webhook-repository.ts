@@ -105,6 +105,9 @@ const deliveryJob = (deliveryId: string, runAt: string) =>
   `graphile_worker.add_job('webhook:deliver', json_build_object('deliveryId', ${deliveryId}),
      run_at := ${runAt}, max_attempts := 25)`;
 
+/** A delivery's next attempt, queued inside `recordAttempt`'s Prisma transaction. */
+const retryJob = `SELECT ${deliveryJob('$1::uuid', '$2::timestamptz')} IS NOT NULL AS queued`;
+
 const statements = {
   ping: {
     name: 'webhook_ping',
@@ -115,10 +118,6 @@ const statements = {
              RETURNING id
            )
            SELECT id, ${deliveryJob('id', 'now()')} IS NOT NULL AS queued FROM delivery`,
-  },
-  retry: {
-    name: 'webhook_retry',
-    text: `SELECT ${deliveryJob('$1::uuid', '$2::timestamptz')} IS NOT NULL AS queued`,
   },
   purge: {
     name: 'webhook_delivery_purge',
@@ -283,13 +282,7 @@ export class WebhookRepository {
         data: { status: outcome.status, attemptCount: { increment: 1 }, nextAttemptAt },
       }),
       ...(nextAttemptAt
-        ? [
-            this.prisma.$queryRawUnsafe(
-              statements.retry.text,
-              deliveryId,
-              nextAttemptAt.toISOString(),
-            ),
-          ]
+        ? [this.prisma.$queryRawUnsafe(retryJob, deliveryId, nextAttemptAt.toISOString())]
         : []),
     ]);
   }
