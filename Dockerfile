@@ -27,5 +27,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/health`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `node dist/migrate.js [deploy|status]` is the migration entry (compose's `migrate` service),
-# `node dist/worker.js` the job workers' (compose's `worker` service).
-CMD ["node", "dist/server.js"]
+# `node --import ./dist/tracing.js dist/worker.js` the job workers' (compose's `worker` service).
+# dist/tracing.js starts OpenTelemetry before the app loads, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+CMD ["node", "--import", "./dist/tracing.js", "dist/server.js"]

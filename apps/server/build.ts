@@ -26,6 +26,8 @@ await build({
     server: 'src/server.ts',
     worker: 'src/worker.ts',
     migrate: 'src/cli/migrate.ts',
+    // Loaded with `--import` before server.js or worker.js (see src/tracing.ts).
+    tracing: 'src/tracing.ts',
   },
   outdir: outDir,
   bundle: true,

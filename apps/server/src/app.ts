@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import {
   ApiError,
@@ -19,18 +20,23 @@ import { servicesConfig, type AppConfig } from './config.js';
 import { boundConnections } from './connections.js';
 import { connectBackends, createLogger, startConfiguredWorkers } from './backends.js';
 import { enableGracefulClose } from './graceful-close.js';
+import type { Metrics } from './metrics.js';
 import { docsRoutes } from './plugins/docs.js';
 import { eventStreamRoutes } from './plugins/event-streams.js';
 import { healthRoutes } from './plugins/health.js';
 import { registerLoadShedding } from './plugins/load-shedding.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problems.js';
+import { registerRequestMetrics } from './plugins/request-metrics.js';
 import { createRateLimiterFor, registerGlobalRateLimit } from './plugins/rate-limit.js';
 import { computeSecurityHeaders, registerSecurityHeaders } from './plugins/security-headers.js';
 import { restRoutes } from './plugins/rest.js';
 import { callsIn, trpcRoutes } from './plugins/trpc.js';
+import { logTraceIds } from './traces.js';
 
 export interface AppDependencies {
   clock?: Clock;
+  /** Where the app records its metrics (`METRICS_PORT`); the caller serves them. */
+  metrics?: Metrics | undefined;
 }
 
 /** A client-supplied request id is echoed only when it is short and plain. */
@@ -81,7 +87,7 @@ function trustProxyOption(trust: AppConfig['trustProxy']) {
 /** Builds the whole HTTP application; `server.ts` only listens, tests call this directly. */
 export async function buildApp(
   config: AppConfig & { databaseUrl: string },
-  { clock = systemClock }: AppDependencies = {},
+  { clock = systemClock, metrics }: AppDependencies = {},
 ): Promise<FastifyInstance> {
   const securityHeaders = computeSecurityHeaders({
     // The API serves JSON only: no document may load anything, or frame it.
@@ -115,6 +121,9 @@ export async function buildApp(
       sendProblem(request, reply, new ApiError('ROUTE_NOT_FOUND', 'No route matches this path'));
     },
   });
+  // Traced (see tracing.ts: @fastify/otel joins every Fastify instance as it is created), each
+  // request's log lines carry its trace id.
+  if (config.tracing) logTraceIds(app);
   enableGracefulClose(app);
   boundConnections(app.server, config);
   // JSON is the only media type of request bodies (Fastify also parses text/plain by default):
@@ -123,6 +132,10 @@ export async function buildApp(
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (metrics) {
+    const restPaths = [...listRestOperations(), ...listRestEventStreams()].map(({ path }) => path);
+    registerRequestMetrics(app, metrics, { restPaths });
+  }
 
   if (config.jwt.isDevDefault) {
     app.log.warn(
@@ -133,6 +146,7 @@ export async function buildApp(
   const { database, changeSignal } = connectBackends(config, app.log);
   app.addHook('onClose', () => database.close());
   app.addHook('onClose', () => changeSignal.close());
+  metrics?.watchPool('app', database.pool);
   const { tasks, accounts, changes, webhooks } = database;
   const rateLimiter = await createRateLimiterFor(app, config.rateLimit);
   const services = createServices({
@@ -150,23 +164,34 @@ export async function buildApp(
     services.changes.close();
     done();
   });
+  metrics?.watchEventStreams(() => services.changes.openStreams);
   if (config.jobs.inApi) {
     const workers = await startConfiguredWorkers(config, {
       database,
       feed: services.changes,
       clock,
       log: app.log,
+      metrics,
     });
     // Before the database closes: running jobs finish, or go back to the queue.
     app.addHook('preClose', () => workers.stop());
   }
 
   registerSecurityHeaders(app, securityHeaders);
+  const corsOrigins = new Set(config.corsOrigins);
   await app.register(cors, {
-    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    // Exactly the listed origins get CORS headers, and any other request none at all (with a
+    // list, @fastify/cors would still answer everyone `Access-Control-Allow-Credentials`).
+    origin: (origin, allow) => {
+      allow(null, origin !== undefined && corsOrigins.has(origin));
+    },
     // @fastify/cors allows GET, HEAD and POST by default: a browser on another origin could not
     // change or delete a task.
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    // A web app on a listed origin signs in with the refresh token in a cookie (fetch with
+    // `credentials: 'include'`). Request headers are allowed as asked, `X-Refresh-Token` included:
+    // only the listed origins get an answer at all.
+    credentials: true,
     // Browsers hide response headers from scripts unless listed; If-Match needs the ETag.
     exposedHeaders: [
       'location',
@@ -179,6 +204,9 @@ export async function buildApp(
       'x-ratelimit-reset',
     ],
   });
+  // Only the REST auth routes read or set a cookie (the refresh token's, in cookie mode): no
+  // cookie is parsed on any other request.
+  await app.register(cookie, { hook: false });
   registerProblemHandlers(app);
   await registerLoadShedding(app, config.loadShedding);
   registerGlobalRateLimit(app, {
@@ -195,7 +223,11 @@ export async function buildApp(
     databaseUrl: config.databaseUrl,
     migrationsDir: config.migrationsDir,
   });
-  await app.register(restRoutes, { operations: listRestOperations(), services });
+  await app.register(restRoutes, {
+    operations: listRestOperations(),
+    services,
+    refreshCookie: config.refreshTokenCookie,
+  });
   await app.register(eventStreamRoutes, {
     streams: listRestEventStreams(),
     services,

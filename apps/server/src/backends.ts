@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from './config.js';
 import { createMailer } from './mailer.js';
+import type { Metrics } from './metrics.js';
 import { createRedisChangeSignal } from './redis-change-signal.js';
 import { startWorkers, type WorkerRuntime } from './workers.js';
 
@@ -70,7 +71,14 @@ export async function startConfiguredWorkers(
     feed,
     clock,
     log,
-  }: { database: Database; feed: ChangeFeed; clock: Clock; log: FastifyBaseLogger },
+    metrics,
+  }: {
+    database: Database;
+    feed: ChangeFeed;
+    clock: Clock;
+    log: FastifyBaseLogger;
+    metrics: Metrics | undefined;
+  },
 ): Promise<WorkerRuntime> {
   return startWorkers({
     databaseUrl: config.databaseUrl,
@@ -87,8 +95,14 @@ export async function startConfiguredWorkers(
       clock,
       config: { webhooks: config.webhooks, accountMail: config.accountMail },
       log,
+      ...(metrics && {
+        onDeliveryAttempt: (outcome) => {
+          metrics.deliveryAttempt(outcome);
+        },
+      }),
     }),
     schedule: housekeepingSchedule,
     log,
+    metrics,
   });
 }

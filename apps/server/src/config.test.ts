@@ -118,4 +118,18 @@ describe('loadConfig', () => {
       ]);
     }
   });
+
+  it('serves metrics only with METRICS_PORT, on the API host by default, never on PORT', () => {
+    expect(loadConfig({}).metrics).toBeUndefined();
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+    });
+    expect(
+      loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics,
+    ).toEqual({ host: '10.0.0.5', port: 9464 });
+    expect(() => loadConfig({ PORT: '3000', METRICS_PORT: '3000' })).toThrow(
+      'METRICS_PORT: must differ from PORT',
+    );
+  });
 });

@@ -48,6 +48,10 @@ const durations = z.string().transform((value, context) => {
   );
 });
 
+/** An OTEL_* variable: empty means unset, as OpenTelemetry's specification has it. */
+const otel = <Schema extends z.ZodType>(schema: Schema) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -75,12 +79,14 @@ const environmentSchema = z.object({
     .min(60)
     .max(365 * 86_400)
     .default(30 * 86_400),
+  REFRESH_COOKIE_SECURE: z.stringbool().default(true),
   SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
   TASK_QUOTA_PER_USER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(50),
+  MAX_TOKENS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(50),
   TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
   MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(2_048),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
@@ -99,6 +105,27 @@ const environmentSchema = z.object({
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+  // OpenTelemetry's own variables (the SDK reads these and the rest of the specification's):
+  // checked here with the others, and they decide whether tracing starts at all.
+  OTEL_SDK_DISABLED: otel(z.stringbool().default(false)),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otel(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otel(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_SERVICE_NAME: otel(z.string().min(1).default('tasks-api')),
+  OTEL_TRACES_SAMPLER: otel(
+    z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .optional(),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: otel(z.coerce.number().min(0).max(1).optional()),
   SEED_PASSWORD: z.string().min(8).max(128).optional(),
   STUDIO_PORT: z.coerce.number().int().min(1).max(65535).default(5555),
   WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
@@ -148,6 +175,14 @@ function checkEnvironment(servesRequests: boolean) {
         code: 'custom',
         path: ['CHANGE_SIGNAL'],
         message: 'redis needs REDIS_URL',
+      });
+    }
+    // `/metrics` is never served to the public: it has a listener of its own.
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      context.addIssue({
+        code: 'custom',
+        path: ['METRICS_PORT'],
+        message: 'must differ from PORT (metrics are never served on the public port)',
       });
     }
     // Node refuses a head timeout longer than the whole request's.
@@ -225,6 +260,12 @@ const toConfig = (values: Environment) => ({
     isDevDefault: values.JWT_SECRET === undefined,
   },
   refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
+  // Browser sessions' refresh token (cookie mode of the REST auth routes): it lives as long as
+  // the session would stay open without a refresh.
+  refreshTokenCookie: {
+    secure: values.REFRESH_COOKIE_SECURE,
+    maxAgeSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
+  },
   sessionCacheMs: values.SESSION_CACHE_MS,
   bcryptCost: values.BCRYPT_COST,
   passwordHashing: {
@@ -233,6 +274,7 @@ const toConfig = (values: Environment) => ({
   },
   taskQuotaPerUser: values.TASK_QUOTA_PER_USER,
   maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
+  maxTokensPerUser: values.MAX_TOKENS_PER_USER,
   corsOrigins: values.CORS_ORIGINS,
   bodyLimitBytes: values.BODY_LIMIT_BYTES,
   rateLimit: {
@@ -247,6 +289,19 @@ const toConfig = (values: Environment) => ({
     redisKeyPrefix: values.RATE_LIMIT_REDIS_PREFIX,
   },
   logLevel: values.LOG_LEVEL,
+  // Prometheus metrics on a listener of their own, off without METRICS_PORT. By default on the
+  // API's own host: reachable wherever the API is (a container's 0.0.0.0 for the scraper beside
+  // it), and no further.
+  metrics:
+    values.METRICS_PORT === undefined
+      ? undefined
+      : { host: values.METRICS_HOST ?? values.HOST, port: values.METRICS_PORT },
+  // Traces over OTLP, on once an endpoint is set (see `tracing.ts`, loaded with `--import`).
+  tracing:
+    !values.OTEL_SDK_DISABLED &&
+    (values.OTEL_EXPORTER_OTLP_ENDPOINT ?? values.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+      ? { serviceName: values.OTEL_SERVICE_NAME }
+      : undefined,
   // `pnpm db:seed` and `pnpm db:studio`.
   seedPassword: values.SEED_PASSWORD,
   studioPort: values.STUDIO_PORT,
@@ -341,6 +396,22 @@ export function loadConfigOrExit(purpose: Parameters<typeof loadConfig>[1] = 'se
   }
 }
 
+/**
+ * For `tracing.ts`, which runs before any entry point: the tracing settings, or undefined when
+ * tracing is off or the configuration is invalid (the entry point then reports every problem).
+ * The OpenTelemetry SDK reads its variables from the process environment only, so the `.env`
+ * file's OTEL_* values are put there (the real environment still wins).
+ */
+export function tracingConfig(): AppConfig['tracing'] {
+  const env = readEnvironment();
+  const parsed = configSchemas.tool.safeParse(env);
+  if (!parsed.success || !parsed.data.tracing) return undefined;
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('OTEL_')) process.env[name] ??= value;
+  }
+  return parsed.data.tracing;
+}
+
 /** What the API's services need from the configuration. */
 export function servicesConfig(config: AppConfig): ServicesConfig {
   return {
@@ -355,6 +426,7 @@ export function servicesConfig(config: AppConfig): ServicesConfig {
     },
     taskQuotaPerUser: config.taskQuotaPerUser,
     maxSessionsPerUser: config.maxSessionsPerUser,
+    maxTokensPerUser: config.maxTokensPerUser,
     changeFeed: config.changeFeed,
     webhooks: config.webhooks,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,

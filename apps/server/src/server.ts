@@ -2,10 +2,15 @@ import { buildApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
 import { openServiceDatabase } from './database.js';
 import { closeGracefully } from './graceful-close.js';
+import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { flushTraces } from './traces.js';
 
 async function main(): Promise<void> {
   const { database, config } = await openServiceDatabase(loadConfigOrExit());
-  const app = await buildApp(config);
+  // Recorded by the app, served on a port of their own once the API listens.
+  const metrics = config.metrics ? createMetrics() : undefined;
+  const app = await buildApp(config, { metrics });
+  let metricsServer: MetricsServer | undefined;
   if (database.source === 'embedded') {
     app.log.info({ url: database.url }, 'using the embedded development database');
   } else if (database.servedByPglite) {
@@ -28,7 +33,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs).unref();
     await closeGracefully(app, { drainMs: config.shutdownDrainMs });
+    // Scraped to the end: the drain shows in the metrics.
+    await metricsServer?.close();
     await database.stop();
+    // The spans of the last requests, which exiting would drop.
+    await flushTraces();
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -41,9 +50,18 @@ async function main(): Promise<void> {
     const { code } = error as NodeJS.ErrnoException;
     if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
     // A person fixes this with a setting, not a stack trace.
-    console.error(
+    await exitAfterFailedListen(
       `Cannot listen on ${config.host}:${config.port} (${code}): set PORT (or HOST) to a free address`,
     );
+  }
+  if (metrics && config.metrics) {
+    metricsServer = await serveMetrics(metrics, config.metrics, app.log).catch((error: unknown) =>
+      exitAfterFailedListen((error as Error).message),
+    );
+  }
+
+  async function exitAfterFailedListen(message: string): Promise<never> {
+    console.error(message);
     await app.close();
     await database.stop();
     process.exit(1);

@@ -4,6 +4,8 @@ import { createServices, systemClock } from '@tasks/api';
 import { connectBackends, createLogger, startConfiguredWorkers } from './backends.js';
 import { loadConfigOrExit, servicesConfig } from './config.js';
 import { openServiceDatabase } from './database.js';
+import { createMetrics, serveMetrics } from './metrics.js';
+import { flushTraces } from './traces.js';
 
 const { database: served, config } = await openServiceDatabase(loadConfigOrExit('tool'));
 if (served.servedByPglite) {
@@ -15,7 +17,18 @@ if (served.servedByPglite) {
   process.exit(1);
 }
 const log = createLogger(config);
+// The job metrics live where the jobs run: this process serves its own when METRICS_PORT is set.
+const metrics = config.metrics ? createMetrics() : undefined;
+const metricsServer =
+  metrics && config.metrics
+    ? await serveMetrics(metrics, config.metrics, log).catch(async (error: unknown) => {
+        console.error((error as Error).message);
+        await served.stop();
+        process.exit(1);
+      })
+    : undefined;
 const { database, changeSignal } = connectBackends(config, log);
+metrics?.watchPool('app', database.pool);
 // The feed's signal tells the API's streams about the changes jobs record (`task.due`).
 const services = createServices({
   ...database,
@@ -28,6 +41,7 @@ const workers = await startConfiguredWorkers(config, {
   feed: services.changes,
   clock: systemClock,
   log,
+  metrics,
 });
 log.info({ concurrency: config.jobs.concurrency }, 'workers started');
 
@@ -41,9 +55,12 @@ const stop = async (signal: NodeJS.Signals) => {
     process.exit(1);
   }, config.shutdownGraceMs).unref();
   await workers.stop();
+  await metricsServer?.close();
   await changeSignal.close();
   await database.close();
   await served.stop();
+  // The spans of the last jobs, which exiting would drop.
+  await flushTraces();
   process.exit(0);
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

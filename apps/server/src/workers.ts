@@ -10,6 +10,8 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { AppConfig } from './config.js';
+import type { Metrics, QueuedJobs } from './metrics.js';
+import { traceJob } from './traces.js';
 
 interface LogSink {
   debug(details: object, message: string): void;
@@ -32,6 +34,8 @@ export interface WorkerRuntimeOptions {
   /** Recurring jobs: cron expression (UTC) and job name. */
   schedule: readonly { cron: string; job: string }[];
   log: LogSink;
+  /** Where job runs, the queue and the workers' pool are counted, when metrics are on. */
+  metrics?: Metrics | undefined;
 }
 
 export interface WorkerRuntime {
@@ -53,6 +57,7 @@ export async function startWorkers({
   handlers,
   schedule,
   log,
+  metrics,
 }: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const pool = sharedPool
     ? sharedSessionPool(sharedPool)
@@ -68,7 +73,10 @@ export async function startWorkers({
       (payload, helpers) => {
         // One signal for the whole pool: every running job may listen to it at once.
         setMaxListeners(jobs.concurrency + 10, helpers.abortSignal);
-        return handler(payload, { signal: helpers.abortSignal });
+        const { id, attempts } = helpers.job;
+        return traceJob({ id, name, attempt: attempts, payload }, () =>
+          handler(payload, { signal: helpers.abortSignal }),
+        );
       },
     ]),
   );
@@ -77,6 +85,11 @@ export async function startWorkers({
   events.on('pool:create', ({ workerPool }) => {
     poolId = workerPool.id;
   });
+  if (metrics) {
+    observeJobs(metrics, events, Object.keys(handlers), () => countQueuedJobs(pool, log));
+    // The embedded database's one connection is the application's pool, counted as such.
+    if (!sharedPool) metrics.watchPool('jobs', pool);
+  }
   let runner: Runner;
   try {
     runner = await run({
@@ -129,6 +142,48 @@ export async function startWorkers({
       return stopped;
     },
   };
+}
+
+/** Every run's outcome by job type, and the queue's jobs at scrape time. */
+function observeJobs(
+  metrics: Metrics,
+  events: WorkerEvents,
+  jobTypes: string[],
+  countQueued: () => Promise<QueuedJobs[]>,
+): void {
+  metrics.watchJobs(jobTypes, countQueued);
+  events.on('job:success', ({ job }) => {
+    metrics.jobRun(job.task_identifier, 'succeeded');
+  });
+  // `attempts` already counts this run: the last one allowed fails the job for good.
+  events.on('job:error', ({ job }) => {
+    const final = job.attempts >= job.max_attempts;
+    metrics.jobRun(job.task_identifier, final ? 'failed_permanently' : 'failed_will_retry');
+  });
+}
+
+/**
+ * The queue's jobs by type and state, in one statement over graphile-worker's public view. It
+ * reads every queued job, which the queue keeps few (a job is deleted when it succeeds); the
+ * metrics reuse one count for a few seconds.
+ */
+async function countQueuedJobs(pool: pg.Pool, log: LogSink): Promise<QueuedJobs[]> {
+  try {
+    const { rows } = await pool.query<QueuedJobs>(
+      `SELECT task_identifier AS "jobType",
+              CASE WHEN attempts >= max_attempts THEN 'failed'
+                   WHEN locked_at IS NOT NULL THEN 'running'
+                   WHEN run_at > now() THEN 'scheduled'
+                   ELSE 'ready' END AS state,
+              count(*)::int AS jobs
+       FROM graphile_worker.jobs
+       GROUP BY 1, 2`,
+    );
+    return rows;
+  } catch (error) {
+    log.warn({ err: error }, 'could not count the queued jobs for the metrics');
+    throw error;
+  }
 }
 
 async function sayAlive(pool: pg.Pool, poolId: string): Promise<void> {

@@ -1,13 +1,15 @@
 /**
  * docker-compose.yml is validated by Compose itself (no engine needed): Debian's
- * `docker-compose` 1.29, which .ci/run installs. Elsewhere the test is skipped and says so.
+ * `docker-compose` 1.29, which .ci/run installs. Elsewhere those tests are skipped and say so.
+ * What its Prometheus scrapes is read from the files themselves.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const composeMissing =
@@ -45,12 +47,36 @@ describe('docker-compose.yml', () => {
     expect(services.output.trim().split('\n').sort()).toEqual([
       'api',
       'db',
+      'jaeger',
       'mailpit',
       'migrate',
+      'prometheus',
       'redis',
       'studio',
       'worker',
     ]);
+    const profiles = compose(['config', '--profiles'], env);
+    expect(profiles.output.trim().split('\n').sort()).toEqual(['observability', 'tools']);
+  });
+
+  it('sends the traces of the api and the workers to Jaeger only when told to', (context) => {
+    context.skip(composeMissing !== undefined, composeMissing);
+    const env = { JWT_SECRET: 'compose-test-secret-0123456789-abcdefghij' };
+    const endpoints = (endpoint: string | undefined) => {
+      const { output } = compose(['--profile', 'observability', 'config'], {
+        ...env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      });
+      const { services } = parse(output) as {
+        services: Record<string, { environment?: Record<string, string> }>;
+      };
+      return ['api', 'worker'].map(
+        (name) => services[name]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT,
+      );
+    };
+    // Empty is unset to the server (and to OpenTelemetry): no tracing.
+    expect(endpoints(undefined)).toEqual(['', '']);
+    expect(endpoints('http://jaeger:4318')).toEqual(['http://jaeger:4318', 'http://jaeger:4318']);
   });
 
   it('refuses to start without JWT_SECRET, naming it', (context) => {
@@ -58,5 +84,33 @@ describe('docker-compose.yml', () => {
     const { status, output } = compose(['config', '-q'], { JWT_SECRET: undefined });
     expect(status).not.toBe(0);
     expect(output).toContain('set JWT_SECRET');
+  });
+
+  it('has Prometheus scrape every api and worker where they serve metrics, unpublished', () => {
+    interface Service {
+      environment?: Record<string, string>;
+      ports?: string[];
+      volumes?: string[];
+    }
+    const { services } = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, Service>;
+    };
+    const mount = services.prometheus?.volumes?.find((volume) =>
+      volume.endsWith(':/etc/prometheus/prometheus.yml:ro'),
+    );
+    expect(mount).toBeDefined();
+    const config = parse(
+      readFileSync(path.join(repoRoot, String(mount?.split(':')[0])), 'utf8'),
+    ) as {
+      scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
+    };
+    for (const name of ['api', 'worker']) {
+      const port = Number(services[name]?.environment?.METRICS_PORT);
+      expect(port, name).toBeGreaterThan(0);
+      expect(services[name]?.ports?.join() ?? '', name).not.toContain(String(port));
+      const job = config.scrape_configs.find(({ job_name }) => job_name === name);
+      // Every container of the service (`--scale worker=3`), not one address.
+      expect(job?.dns_sd_configs).toEqual([expect.objectContaining({ names: [name], port })]);
+    }
   });
 });

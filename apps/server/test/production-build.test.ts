@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tasks/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { runToExit, spawnProcess, spawnServer } from './spawn-server.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
 
@@ -22,9 +23,12 @@ const isolated = (env: Record<string, string | undefined>) => ({ REDIS_URL: unde
 const runBuilt = (args: string[], env: Record<string, string | undefined>) =>
   runToExit(args, isolated(env));
 
+/** What `pnpm start` and the image run before an entry point: tracing, when configured. */
+const tracingFirst = ['--import', './dist/tracing.js'];
+
 /** `node dist/server.js` on a free port, once `/ready` answers 200. */
 const startBuiltServer = (env: Record<string, string | undefined>) =>
-  spawnServer(isolated(env), { args: ['dist/server.js'], readyWithinMs: 30_000 });
+  spawnServer(isolated(env), { args: [...tracingFirst, 'dist/server.js'], readyWithinMs: 30_000 });
 
 const postJson = (body: unknown) => ({
   method: 'POST',
@@ -119,7 +123,7 @@ describe('production build', () => {
     };
     const receiver = await startWebhookReceiver();
     const api = await startBuiltServer({ ...env, JOBS_IN_API: 'false' });
-    const worker = spawnProcess(['dist/worker.js'], isolated(env));
+    const worker = spawnProcess([...tracingFirst, 'dist/worker.js'], isolated(env));
     try {
       const credentials = { email: 'worker@example.com', password: 'correct horse battery' };
       await fetch(`${api.baseUrl}/auth/register`, postJson(credentials));
@@ -146,6 +150,38 @@ describe('production build', () => {
       await receiver.close();
       expect(code).toBe(0);
       expect(worker.output()).toContain('stopping workers');
+    }
+  });
+
+  it('exports traces from dist/server.js, SQL spans included, to an OTLP endpoint', async () => {
+    const { serverEnv } = await database();
+    const receiver = await startOtlpReceiver();
+    const server = await startBuiltServer({
+      NODE_ENV: 'production',
+      ...serverEnv,
+      JWT_SECRET: jwtSecret,
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
+    try {
+      const credentials = { email: 'traced@example.com', password: 'correct horse battery' };
+      expect((await fetch(`${server.baseUrl}/auth/register`, postJson(credentials))).status).toBe(
+        201,
+      );
+      const registerTrace = (received: ReceivedSpan[]) => {
+        const register = received.find((span) => span.name === 'auth.register');
+        return received.filter((span) => span.traceId === register?.traceId);
+      };
+      // `pg` stays outside the bundle, where the instrumentation patches it as it is loaded.
+      const spans = await receiver.waitFor((received) =>
+        registerTrace(received).some((span) => span.name.startsWith('pg.query')),
+      );
+      expect(registerTrace(spans).map((span) => span.name)).toContain('POST /auth/register');
+    } finally {
+      await server.stop();
+      await receiver.close();
     }
   });
 

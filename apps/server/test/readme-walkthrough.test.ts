@@ -72,6 +72,8 @@ it('runs top to bottom as pasted, every step answering what its comment says', a
     200, // conditional update at the version read
     412, // the same version again: the task changed meanwhile
     204, // delete
+    200, // a read with the read-only personal access token
+    403, // a write with it
     204, // logout
     401, // the signed-out session
   ]);

@@ -69,13 +69,14 @@ export interface SpawnedServer {
 /**
  * Starts a server with the given environment (see `childEnv`) on a free port and waits until
  * `readyPath` answers 200. By default it is this app's sources through tsx, as `pnpm dev` runs
- * them; `args` and `cwd` start another one (the built bundle, the benchmark's baseline).
+ * them (tracing started first, as everywhere: it does nothing without an OTLP endpoint); `args`
+ * and `cwd` start another one (the built bundle, the benchmark's baseline).
  */
 export async function spawnServer(
   env: Record<string, string | undefined>,
   {
     readyWithinMs = 90_000,
-    args = ['--import', 'tsx', 'src/server.ts'],
+    args = ['--import', 'tsx', '--import', './src/tracing.ts', 'src/server.ts'],
     cwd = serverDir,
     readyPath = '/ready',
   } = {},

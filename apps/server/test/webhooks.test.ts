@@ -366,6 +366,17 @@ describe('webhooks with the workers in the API', () => {
     await server.db.taskChange.create({
       data: { userId: user.id, type: 'task.deleted', taskId: user.id, occurredAt: old },
     });
+    // Expired tokens stay listed for 30 days, then go.
+    const recentlyExpired = new Date(Date.now() - 86_400_000);
+    await server.db.personalAccessToken.createMany({
+      data: [old, recentlyExpired].map((expiresAt, index) => ({
+        userId: user.id,
+        name: `expired ${index}`,
+        scopes: ['tasks:read'],
+        tokenHash: String(index).repeat(64),
+        expiresAt,
+      })),
+    });
     const sessionsBefore = await server.db.session.count({ where: { userId: user.id } });
 
     for (const job of [
@@ -373,6 +384,7 @@ describe('webhooks with the workers in the API', () => {
       'housekeeping:sessions',
       'housekeeping:changes',
       'housekeeping:webhook-deliveries',
+      'housekeeping:access-tokens',
     ]) {
       await server.db.$executeRaw`SELECT graphile_worker.add_job(${job})`;
     }
@@ -388,10 +400,15 @@ describe('webhooks with the workers in the API', () => {
       () => server.db.taskChange.count({ where: { userId: user.id, occurredAt: old } }),
       (count) => count === 0,
     );
+    await eventually(
+      () => server.db.personalAccessToken.findMany({ where: { userId: user.id } }),
+      (tokens) => tokens.length === 1 && tokens[0]?.name === 'expired 1',
+    );
     // Each runs on its own schedule, registered by the workers.
     const schedules = await server.db.$queryRaw<{ identifier: string }[]>`
       SELECT identifier FROM graphile_worker._private_known_crontabs ORDER BY identifier`;
     expect(schedules.map((row) => row.identifier)).toEqual([
+      'housekeeping:access-tokens',
       'housekeeping:changes',
       'housekeeping:idempotency-keys',
       'housekeeping:sessions',

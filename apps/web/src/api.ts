@@ -1,5 +1,6 @@
 import { createTasksClient } from '@tasks/client';
 import { createTasksRestClient } from '@tasks/client/rest';
+import { renewAccessToken } from './auth.js';
 import { apiUrl } from './config.js';
 import { session } from './session.js';
 
@@ -13,14 +14,12 @@ export function onSessionEnded(listener: () => void): void {
 export const api = createTasksClient({
   url: `${apiUrl}/trpc`,
   getAccessToken: () => session.get()?.accessToken ?? null,
-  // Access tokens live 15 minutes: on a 401 the client spends the refresh token once for a new
-  // pair and retries the call with it.
+  // Access tokens live 15 minutes: on a 401 the client renews it once with the refresh cookie
+  // and retries the call with the new one.
   async refresh() {
-    const refreshToken = session.get()?.refreshToken;
-    if (!refreshToken) return null;
-    const pair = await api.auth.refresh.mutate({ refreshToken });
-    session.update(pair);
-    return pair.accessToken;
+    const accessToken = await renewAccessToken();
+    if (accessToken !== null) session.update(accessToken);
+    return accessToken;
   },
   onUnauthorized() {
     session.set(null);

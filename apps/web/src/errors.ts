@@ -1,4 +1,20 @@
 import { isTasksClientError, type ErrorCode } from '@tasks/client';
+import type { components } from '@tasks/client/rest';
+
+type Problem = components['schemas']['Problem'];
+
+/** A problem+json body of the REST API (sign-in, renewal and sign-out go over REST). */
+export function isProblem(body: unknown): body is Problem {
+  return typeof body === 'object' && body !== null && typeof (body as Problem).code === 'string';
+}
+
+/** A failure the REST API answered, with its problem; tRPC calls fail as TasksClientError. */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+    this.name = 'ProblemError';
+  }
+}
 
 /** What the user reads for each code of the API's error catalogue. */
 const messages: Record<ErrorCode, string> = {
@@ -13,6 +29,7 @@ const messages: Record<ErrorCode, string> = {
   QUOTA_EXCEEDED: 'You have reached the limit of tasks per account. Delete some to add more.',
   EMAIL_NOT_VERIFIED:
     'Confirm your email address first: open the link we mailed you, or send a new one.',
+  INSUFFICIENT_SCOPE: 'This needs a signed-in session. Please sign in again.',
   TASK_NOT_FOUND: 'That task no longer exists. It may have been deleted elsewhere.',
   NOT_FOUND: 'That item no longer exists.',
   ROUTE_NOT_FOUND: 'The server does not know this request. The app may be out of date: reload it.',
@@ -92,10 +109,17 @@ export function errorMessage(code: ErrorCode): string {
 
 /** Any failure of a call, as what to show: the catalogue message, plus messages per field. */
 export function describeError(error: unknown): DescribedError {
-  if (isTasksClientError(error) && error.data) {
-    const { code } = error.data;
+  // The same code and field errors, whichever door answered.
+  const answer =
+    error instanceof ProblemError
+      ? error.problem
+      : isTasksClientError(error)
+        ? error.data
+        : undefined;
+  if (answer) {
+    const { code } = answer;
     const fields: Record<string, string> = {};
-    for (const issue of error.data.errors ?? []) {
+    for (const issue of answer.errors ?? []) {
       fields[issue.path] ??= fieldMessage(issue.path, issue.code, issue.message);
     }
     return { code, message: messages[code], fields };

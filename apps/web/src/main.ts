@@ -1,6 +1,7 @@
 import type { RouterInputs } from '@tasks/client';
 import { showForgotPassword, showResetPassword, showVerifyEmail } from './account-pages.js';
 import { api, onSessionEnded } from './api.js';
+import { endSession, resumeSession, startSession } from './auth.js';
 import { element, whileBusy } from './dom.js';
 import { clearMessages, showError, showNotice } from './messages.js';
 import { currentPage, navigate, onNavigate, settleAt, takeLinkToken, type Page } from './router.js';
@@ -107,10 +108,7 @@ onSessionEnded(() => {
 });
 
 async function signIn(credentials: RouterInputs['auth']['login']): Promise<void> {
-  const pair = await api.auth.login.mutate(credentials);
-  session.set({ email: credentials.email, ...pair });
-  const me = await api.auth.me.query();
-  session.set({ email: me.email, ...pair });
+  const me = await startSession(credentials);
   showSignedIn(me.emailVerified);
 }
 
@@ -138,13 +136,13 @@ ui.signOut.addEventListener('click', () => {
     // A delete still waiting for its undo is what the user asked for: it goes out while the
     // session that may send it is still open.
     await commitPending();
-    const refreshToken = session.get()?.refreshToken;
     session.set(null);
     settleAt('home');
     showSignedOut();
     showNotice('You are signed out.');
-    // Revokes the session on the server too, so its tokens stop working everywhere at once.
-    if (refreshToken) void api.auth.logout.mutate({ refreshToken }).catch(() => undefined);
+    // Revokes the session on the server too, so its tokens stop working everywhere at once, and
+    // clears the refresh cookie, so a reload stays signed out.
+    void endSession().catch(() => undefined);
   });
 });
 
@@ -152,4 +150,15 @@ keepRelativeTimesCurrent();
 const page = currentPage();
 // The token of a mailed link is read once, as the page opens, and leaves the address bar.
 const linkToken = page === 'reset-password' || page === 'verify-email' ? takeLinkToken() : null;
-showPage(page, linkToken);
+// Nothing shows until the refresh cookie has said whether someone is signed in: a reload keeps
+// the session without showing the sign-in form first.
+void resumeSession()
+  .catch((error: unknown) => {
+    showError(error);
+    return null;
+  })
+  .then((account) => {
+    // What the account said spares the tasks another question about it.
+    if (page === 'home' && account) showSignedIn(account.emailVerified);
+    else showPage(page, linkToken);
+  });

@@ -15,7 +15,7 @@ const ui = {
   newTitle: element('new-title', HTMLInputElement),
 };
 
-/** The address whose reminder was dismissed in this tab (sessionStorage, as the session is). */
+/** The address whose reminder was dismissed in this tab (sessionStorage: an address, no secret). */
 const dismissedKey = 'tasks.verify-reminder-dismissed';
 
 function dismissedAddress(): string | null {

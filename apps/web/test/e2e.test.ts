@@ -6,8 +6,10 @@
  * phone-sized viewport and on a desktop one; each state leaves a screenshot in
  * apps/web/test-results/screenshots/ (git-ignored), `<NN>-<state>-<width>.png`, and a failing
  * step leaves one too. The API runs its jobs and writes its mails as `.eml` files, which the
- * password-reset and email-confirmation walk reads and follows the links of. `.ci/run` installs
- * Chromium; on a machine without it the test is skipped, saying so.
+ * password-reset and email-confirmation walk reads and follows the links of. The session survives
+ * a reload through the API's HttpOnly refresh cookie, and a step checks that nothing a script of
+ * the page can read holds a token. `.ci/run` installs Chromium; on a machine without it the test
+ * is skipped, saying so.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -320,7 +322,9 @@ describe.skipIf(!existsSync(chromiumPath))(
     it.each(viewports)(
       'walks through every state at $width px: sign-up, tasks, edit, undo, sign-out',
       async (viewport) => {
-        const page = await browser.newPage({ viewport });
+        // A context of its own, so that a second tab can share its cookies (one step opens one).
+        const context = await browser.newContext({ viewport });
+        const page = await context.newPage();
         const pageErrors: string[] = [];
         page.on('pageerror', (error) => pageErrors.push(error.message));
         // Everything the page asks its own origin for exists (the favicon included).
@@ -421,7 +425,7 @@ describe.skipIf(!existsSync(chromiumPath))(
           await fillCredentials(`guess-${viewport.width}-${Date.now()}@example.com`, 'guess 1234');
           for (let attempt = 0; attempt <= attemptsPerAccount; attempt += 1) {
             const answered = page.waitForResponse((response) =>
-              response.url().includes('auth.login'),
+              response.url().endsWith('/auth/login'),
             );
             await page.getByRole('button', { name: 'Sign in' }).click();
             await answered;
@@ -430,9 +434,20 @@ describe.skipIf(!existsSync(chromiumPath))(
           await snapshot('05-rate-limited');
         });
 
+        /** The access token the sign-in answered with: this page's, in its memory only. */
+        let accessToken = '';
         await step('sign in', async () => {
           await fillCredentials(email, password);
+          const login = page.waitForResponse((response) => response.url().endsWith('/auth/login'));
           await page.getByRole('button', { name: 'Sign in' }).click();
+          const answer = await login;
+          accessToken = ((await answer.json()) as { accessToken: string }).accessToken;
+          // In cookie mode the refresh token never reaches the page: it is not in the body.
+          expect(Object.keys((await answer.json()) as object).sort()).toEqual([
+            'accessToken',
+            'expiresIn',
+            'tokenType',
+          ]);
           await poll(() => text('account-email')).toBe(email);
           expect(await page.getByTestId('error').isVisible()).toBe(false);
         });
@@ -481,9 +496,69 @@ describe.skipIf(!existsSync(chromiumPath))(
           await page.reload();
           await poll(() => text('list-state')).toBe('3 tasks');
           expect(await titles()).toEqual(['Call the plumber', 'Write the report', 'Buy milk']);
+          expect(await text('account-email')).toBe(email);
           // Page size 2: the sentinel stayed in view after the first page, so a second one followed.
           expect(calls.list).toBe(2);
         });
+
+        await step('no token is where a script of the page could read it', async () => {
+          const readable = await page.evaluate(() => ({
+            cookie: document.cookie,
+            localStorage: JSON.stringify(Object.entries(localStorage)),
+            sessionStorage: JSON.stringify(Object.entries(sessionStorage)),
+          }));
+          expect(readable).toEqual({ cookie: '', localStorage: '[]', sessionStorage: '[]' });
+          // The refresh token is in the API's cookie, which only the browser holds: HttpOnly,
+          // Secure (Chromium keeps Secure cookies of http://127.0.0.1), for the auth routes.
+          const cookies = await context.cookies(`${api.baseUrl}/auth/refresh`);
+          expect(cookies).toEqual([
+            expect.objectContaining({
+              name: 'tasks_refresh_token',
+              path: '/auth',
+              httpOnly: true,
+              secure: true,
+              sameSite: 'Strict',
+            }),
+          ]);
+          for (const value of Object.values(readable)) {
+            expect(value).not.toContain(accessToken);
+            expect(value).not.toContain(cookies[0]?.value);
+          }
+        });
+
+        await step(
+          'two tabs renew from one cookie, one at a time, and both stay signed in',
+          async () => {
+            // Both tabs open at once and renew with the cookie. A refresh token spent twice ends
+            // the session as stolen, so the tabs must take turns, the second with the cookie the
+            // first got back. Each renewal is held until the other's arrives (or a second passes):
+            // tabs that did not take turns would both carry the same refresh token.
+            const refresh = `${api.baseUrl}/auth/refresh`;
+            let arrived = 0;
+            let releaseBoth = () => {};
+            const bothArrived = new Promise<void>((resolve) => {
+              releaseBoth = resolve;
+              setTimeout(resolve, 1_000);
+            });
+            await context.route(refresh, async (route) => {
+              arrived += 1;
+              if (arrived === 2) releaseBoth();
+              await bothArrived;
+              await route.continue();
+            });
+            const other = await context.newPage();
+            try {
+              await Promise.all([other.goto(web.origin), page.reload()]);
+              for (const tab of [page, other]) {
+                await poll(() => tab.getByTestId('list-state').textContent()).toBe('3 tasks');
+              }
+              expect(arrived).toBe(2);
+            } finally {
+              await other.close();
+              await context.unroute(refresh);
+            }
+          },
+        );
 
         await step('each task shows its description and how long ago it was made', async () => {
           expect(await page.getByTestId('task-description').allTextContents()).toEqual([
@@ -560,8 +635,6 @@ describe.skipIf(!existsSync(chromiumPath))(
           await page.getByRole('button', { name: 'Edit Call the plumber' }).press('Enter');
           await page.getByLabel('Title', { exact: true }).fill('Call the plumber today');
           // Meanwhile the same user renames the task on another device.
-          const stored = await page.evaluate(() => sessionStorage.getItem('tasks.session'));
-          const { accessToken } = JSON.parse(stored ?? '{}') as { accessToken: string };
           const { id } = await storedTask('Call the plumber').then((found) => found ?? { id: '' });
           await api.trpc(accessToken).tasks.update.mutate({ id, title: 'Call the plumber back' });
 
@@ -669,9 +742,13 @@ describe.skipIf(!existsSync(chromiumPath))(
         await step('sign out, sending the delete still open to undo first', async () => {
           await page.getByRole('button', { name: 'Delete Call the plumber back' }).click();
           expect(await titles()).toEqual(['Write the report']);
-          const logout = page.waitForResponse((response) => response.url().includes('auth.logout'));
+          const logout = page.waitForResponse((response) =>
+            response.url().endsWith('/auth/logout'),
+          );
           await page.getByRole('button', { name: 'Sign out' }).click();
-          expect((await logout).status()).toBe(200);
+          expect((await logout).status()).toBe(204);
+          // The API cleared its cookie: a reload has nothing to renew the session with.
+          expect(await context.cookies(`${api.baseUrl}/auth/refresh`)).toEqual([]);
           expect(await storedTask('Call the plumber back')).toBeNull();
           expect(await countTasks()).toBe(1);
           await page.getByRole('heading', { name: 'Sign in or create an account' }).waitFor();
@@ -686,7 +763,7 @@ describe.skipIf(!existsSync(chromiumPath))(
 
         expect(pageErrors).toEqual([]);
         expect(missing).toEqual([]);
-        await page.close();
+        await context.close();
       },
       120_000,
     );
@@ -720,7 +797,7 @@ describe.skipIf(!existsSync(chromiumPath))(
 
     it('shows changes made in another tab and through the API live, without reloading', async () => {
       const viewport = { width: 1280, height: 800 };
-      // Two browser contexts: two devices of one user, each with its own sessionStorage.
+      // Two browser contexts: two devices of one user, each with its own cookies.
       const contexts = await Promise.all([
         browser.newContext({ viewport }),
         browser.newContext({ viewport }),
@@ -739,7 +816,7 @@ describe.skipIf(!existsSync(chromiumPath))(
       const openStreamsOfB = new Set<unknown>();
       pageB.on('request', (request) => {
         if (request.url().includes('tasks.delete')) sentByB.deletes += 1;
-        if (request.url().includes('auth.refresh')) sentByB.refreshes += 1;
+        if (request.url().endsWith('/auth/refresh')) sentByB.refreshes += 1;
         if (request.url().includes('tasks.onChange')) {
           sentByB.subscriptions.push(request.url());
           openStreamsOfB.add(request);

@@ -15,6 +15,7 @@ export const errorCatalogue = {
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
   QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
   EMAIL_NOT_VERIFIED: { status: 403, title: 'Email address not verified' },
+  INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient token scope' },
   TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
   NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },

@@ -30,7 +30,7 @@ export {
   type RestEventStream,
   type RestOperation,
 } from './rest.js';
-export type { HeaderInput } from './header-inputs.js';
+export { refreshTokenCookie, type HeaderInput } from './header-inputs.js';
 export { createOpenApiDocument } from './openapi.js';
 export { rememberRequestId, type ApiMeta } from './trpc.js';
 export {

@@ -43,6 +43,8 @@ export interface JobDependencies {
   log: Logger;
   /** How receivers' hosts resolve; default: the system's resolver. */
   resolve?: ResolveHost;
+  /** Told how each recorded delivery attempt ended (the server's metrics count them). */
+  onDeliveryAttempt?: (outcome: AttemptOutcome['status']) => void;
 }
 
 /** Rows one housekeeping statement deletes at most: short transactions, short locks. */
@@ -51,6 +53,9 @@ const housekeepingBatch = 1_000;
 const housekeepingMaxBatches = 100;
 /** And the time it takes at most, so that a slow database cannot keep a worker busy with it. */
 const housekeepingMaxMs = 30_000;
+
+/** Expired personal access tokens stay listed this long. */
+const expiredTokensKeptMs = 30 * 24 * 60 * 60 * 1000;
 
 /**
  * Housekeeping, each on its own schedule (cron syntax, UTC). Every run deletes in bounded
@@ -61,6 +66,7 @@ export const housekeepingSchedule = [
   { job: 'housekeeping:idempotency-keys', cron: '5,35 * * * *' },
   { job: 'housekeeping:changes', cron: '20 * * * *' },
   { job: 'housekeeping:webhook-deliveries', cron: '40 * * * *' },
+  { job: 'housekeeping:access-tokens', cron: '50 * * * *' },
 ] as const;
 
 /** Every job the workers run, by name: the names the triggers and the schedule enqueue. */
@@ -132,6 +138,10 @@ export function createJobHandlers(deps: JobDependencies): Record<string, JobHand
     'housekeeping:webhook-deliveries': purge('housekeeping:webhook-deliveries', (limit) =>
       deps.webhooks.purgeFinished(ago(deps.config.webhooks.deliveryRetentionMs), limit),
     ),
+    // Listed a while after expiry, so that their owners see why a script stopped working.
+    'housekeeping:access-tokens': purge('housekeeping:access-tokens', (limit) =>
+      deps.accounts.purgeExpiredPersonalAccessTokens(ago(expiredTokensKeptMs), limit),
+    ),
   };
 }
 
@@ -155,7 +165,7 @@ async function deliverWebhook(
     await webhooks.abandon(deliveryId);
     return;
   }
-  const body = delivery.payload ?? (await deliveryBody(deps, delivery));
+  const body = delivery.payload ?? deliveryBody(delivery);
   if (body === null) {
     // Its change is gone (past retention): nothing to send.
     await webhooks.abandon(deliveryId);
@@ -191,17 +201,18 @@ async function deliverWebhook(
       responseExcerpt: result.responseExcerpt,
     },
     outcome,
+    body,
   );
+  deps.onDeliveryAttempt?.(outcome.status);
   if (outcome.status === 'failed') await disableIfFailingThroughout(deps, delivery, result);
 }
 
-/** The body of every attempt: the change as the feed shows it. Null when the change is gone. */
-async function deliveryBody(deps: JobDependencies, delivery: PendingDelivery) {
-  const change = delivery.changeId === null ? null : await deps.changes.findById(delivery.changeId);
-  if (!change) return null;
-  const body = JSON.parse(JSON.stringify(toChangeOutput(change))) as object;
-  await deps.webhooks.setPayload(delivery.id, body);
-  return body;
+/**
+ * The body of the first attempt, which every retry sends again: the change as the feed shows
+ * it. Null when the change is gone.
+ */
+function deliveryBody(delivery: PendingDelivery): object | null {
+  return delivery.change && (JSON.parse(JSON.stringify(toChangeOutput(delivery.change))) as object);
 }
 
 function nextStep(

@@ -1,7 +1,12 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 import { problemSchema } from './problem.js';
-import type { HeaderInput } from './header-inputs.js';
+import {
+  refreshTokenCookie,
+  type HeaderInput,
+  type RefreshTokenCookieUse,
+} from './header-inputs.js';
+import type { ApiMeta } from './trpc.js';
 import { z } from 'zod';
 import {
   listRestEventStreams,
@@ -49,6 +54,7 @@ interface DescribedOperation {
   security?: unknown[];
   parameters?: { name: string; in: string }[];
   requestBody?: {
+    required?: boolean;
     content: Record<
       string,
       { schema: { properties?: Record<string, unknown>; required?: string[] } }
@@ -76,6 +82,94 @@ function moveInputsToHeaders(described: DescribedOperation, headerInputs: Header
       schema,
     })),
   );
+}
+
+/**
+ * A session may call every protected operation; a personal access token those that declare a
+ * scope, listed as the requirement's roles (OpenAPI 3.1 allows them on any scheme type).
+ */
+function securityRequirements(tokenScope: ApiMeta['tokenScope']): Record<string, string[]>[] {
+  if (tokenScope === undefined) return [{ bearerAuth: [] }];
+  return [{ bearerAuth: [] }, { personalAccessToken: tokenScope === 'any' ? [] : [tokenScope] }];
+}
+
+interface ObjectSchema {
+  properties?: Record<string, { description?: string }>;
+  required?: string[];
+}
+
+/** `schema` without `field` among its required properties. */
+function makeOptional(schema: { required?: string[] }, field: string): void {
+  const required = schema.required?.filter((name) => name !== field) ?? [];
+  if (required.length > 0) schema.required = required;
+  else delete schema.required;
+}
+
+/**
+ * Cookie mode (`refreshTokenCookie`): the opt-in header; the cookie an operation reads, whose
+ * body may then go without the refresh token; the `Set-Cookie` it answers with; and the refresh
+ * token absent from its answer.
+ */
+function describeRefreshTokenCookie(
+  described: DescribedOperation,
+  use: RefreshTokenCookieUse,
+  successStatus: number,
+  schemas: Record<string, ObjectSchema>,
+): void {
+  const { field } = refreshTokenCookie;
+  const parameters = [
+    {
+      name: refreshTokenCookie.header,
+      in: 'header',
+      required: false,
+      description: refreshTokenCookie.headerDescription,
+      schema: { type: 'string', enum: [refreshTokenCookie.value] },
+    },
+    ...(use.reads
+      ? [
+          {
+            name: refreshTokenCookie.name,
+            in: 'cookie',
+            required: false,
+            description: refreshTokenCookie.cookieDescription,
+            schema: { type: 'string' },
+          },
+        ]
+      : []),
+  ];
+  (described.parameters ??= []).push(...parameters);
+  if (use.reads && described.requestBody) {
+    described.requestBody.required = false;
+    for (const { schema } of Object.values(described.requestBody.content)) {
+      makeOptional(schema, field);
+    }
+  }
+  const success = described.responses[String(successStatus)] as {
+    headers?: Record<string, unknown>;
+    content?: Record<string, { schema?: { $ref?: string } }>;
+  };
+  if (use.issues || use.ends) {
+    success.headers = {
+      ...success.headers,
+      'Set-Cookie': {
+        description: use.issues
+          ? refreshTokenCookie.issuedDescription
+          : refreshTokenCookie.clearedDescription,
+        schema: { type: 'string' },
+      },
+    };
+  }
+  if (!use.issues) return;
+  // The answer's schema is a component (TokenPair), shared by every operation that issues the
+  // cookie: changed once.
+  const ref = success.content?.['application/json']?.schema?.$ref;
+  const output = ref === undefined ? undefined : schemas[ref.split('/').at(-1) ?? ''];
+  if (!output) throw new Error(`The answer of an operation issuing ${field} is not a component`);
+  const property = output.properties?.[field];
+  if (!property) throw new Error(`The answer of an operation issuing ${field} lacks it`);
+  if (!output.required?.includes(field)) return;
+  makeOptional(output, field);
+  property.description = `${property.description ?? ''}. ${refreshTokenCookie.fieldDescription}`;
 }
 
 function errorResponses(codes: ErrorCode[]): Responses {
@@ -110,7 +204,20 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
     description: 'Accounts and tasks. The same procedures are served over tRPC at `/trpc`.',
     baseUrl,
     tags: ['auth', 'tasks'],
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: "A session's access token, from `POST /auth/login` or `POST /auth/refresh`",
+      },
+      personalAccessToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'A personal access token (`tasks_pat_…`, from `POST /auth/tokens`): each operation lists the scope it needs; operations that do not list this scheme refuse tokens with 403 `INSUFFICIENT_SCOPE`',
+      },
+    },
     defs: { Problem: problemSchema },
   });
   for (const operation of listRestOperations()) {
@@ -120,11 +227,19 @@ export function createOpenApiDocument({ baseUrl }: { baseUrl: string }): OpenAPI
     if (!described) throw new Error(`OpenAPI document lacks ${operation.method} ${operation.path}`);
     moveInputsToHeaders(described, operation.headerInputs);
     // An explicit empty list says "no authentication", rather than leaving it unstated.
-    if (!operation.requiresAuth) described.security = [];
+    described.security = operation.requiresAuth ? securityRequirements(operation.tokenScope) : [];
     described.responses = {
       [String(operation.successStatus)]: successResponse(operation, described.responses['200']),
       ...errorResponses(operation.errors),
     };
+    if (operation.refreshTokenCookie) {
+      describeRefreshTokenCookie(
+        described,
+        operation.refreshTokenCookie,
+        operation.successStatus,
+        (document.components?.schemas ?? {}) as Record<string, ObjectSchema>,
+      );
+    }
   }
   for (const stream of listRestEventStreams()) {
     document.paths = { ...document.paths, [stream.path]: { get: describeEventStream(stream) } };
@@ -163,7 +278,7 @@ function describeEventStream(stream: RestEventStream): Record<string, unknown> {
     summary: stream.summary,
     description: stream.description,
     tags: stream.tags,
-    security: [{ bearerAuth: [] }],
+    security: securityRequirements(stream.tokenScope),
     parameters: [...queryParameters, ...headerParameters],
     responses: {
       '200': {

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { AnyTRPCProcedure } from '@trpc/server';
 import type { Context } from './context.js';
 import type { ErrorCode } from './errors.js';
-import type { HeaderInput } from './header-inputs.js';
+import type { HeaderInput, RefreshTokenCookieUse } from './header-inputs.js';
 import { appRouter } from './root.js';
 import type { ApiMeta } from './trpc.js';
 
@@ -31,7 +31,11 @@ export interface RestOperation {
   etag: boolean;
   /** Input fields that REST clients send as headers instead (If-Match, Idempotency-Key). */
   headerInputs: HeaderInput[];
+  /** What it does with the refresh-token cookie of a client that opted in (browsers). */
+  refreshTokenCookie: RefreshTokenCookieUse | undefined;
   requiresAuth: boolean;
+  /** What a personal access token needs to call it (see `ApiMeta.tokenScope`). */
+  tokenScope: ApiMeta['tokenScope'];
   /** Where the input comes from besides path parameters. */
   inputSource: 'body' | 'query' | 'none';
   /** Domain errors declared on the procedure, plus the ones every such operation can meet. */
@@ -108,7 +112,7 @@ function standardErrors(
     ...(methodsParsingBody.has(method)
       ? (['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const)
       : []),
-    ...(requiresAuth ? (['UNAUTHENTICATED'] as const) : []),
+    ...(requiresAuth ? (['UNAUTHENTICATED', 'INSUFFICIENT_SCOPE'] as const) : []),
     // Only where REQUIRE_VERIFIED_EMAIL is set.
     ...(requiresAuth && !allowsUnverifiedEmail ? (['EMAIL_NOT_VERIFIED'] as const) : []),
     ...(hasInput ? (['VALIDATION_FAILED'] as const) : []),
@@ -141,7 +145,9 @@ export function listRestOperations(router: OpenApiRouter = appRouter): RestOpera
       location: meta.success?.location,
       etag: meta.success?.etag ?? false,
       headerInputs,
+      refreshTokenCookie: meta.refreshTokenCookie,
       requiresAuth: protect,
+      tokenScope: meta.tokenScope,
       inputSource: !hasInput ? 'none' : methodsWithBody.has(method) ? 'body' : 'query',
       errors: [
         ...(meta.errors ?? []),
@@ -171,6 +177,7 @@ export interface RestEventStream {
    */
   open: (ctx: Context, input: unknown, signal: AbortSignal) => Promise<AsyncIterable<unknown>>;
   headerInputs: HeaderInput[];
+  tokenScope: ApiMeta['tokenScope'];
   errors: ErrorCode[];
   parseQuery(query: Record<string, string | string[] | undefined>): Record<string, unknown>;
   /** The query parameters, for the OpenAPI document. */
@@ -198,6 +205,7 @@ export function listRestEventStreams(router: OpenApiRouter = appRouter): RestEve
               batchIndex: 0,
             }) as Promise<AsyncIterable<unknown>>,
           headerInputs,
+          tokenScope: meta.tokenScope,
           errors: [
             ...new Set([
               ...(meta.errors ?? []),

@@ -2,8 +2,10 @@ import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context.js';
-import type { HeaderInput } from './header-inputs.js';
+import type { HeaderInput, RefreshTokenCookieUse } from './header-inputs.js';
+import type { TokenScope } from './schemas/personal-access-token.js';
 import { ApiError, toApiError, type ErrorCode } from './errors.js';
+import { recordApiError, tracer } from './tracing.js';
 
 /**
  * What an operation declares once, next to its procedure: trpc-to-openapi's `openapi` block plus
@@ -21,12 +23,23 @@ export type ApiMeta = OpenApiMeta<{
   };
   /** Input fields REST clients send as headers (`If-Match`, `Idempotency-Key`). */
   headerInputs?: HeaderInput[];
+  /**
+   * What the operation does with the refresh-token cookie of a REST client that sent
+   * `X-Refresh-Token: cookie` (browsers); the REST adapter acts on it, `/trpc` ignores it.
+   */
+  refreshTokenCookie?: RefreshTokenCookieUse;
   errors?: ErrorCode[];
   /**
    * Open to an account whose address is not verified even when REQUIRE_VERIFIED_EMAIL is set:
    * what it needs to verify it, and to manage itself.
    */
   allowsUnverifiedEmail?: true;
+  /**
+   * What a personal access token needs to call it: a scope, or `any` (every token may). Absent:
+   * no token may; the procedure manages the account (tokens, sessions, password) and needs a
+   * signed-in session.
+   */
+  tokenScope?: TokenScope | 'any';
   /**
    * A subscription's REST door: a `GET` of `path` answered with server-sent events, one per item
    * (`id:` its tracked id, `event:` its `type`, `data:` its JSON). trpc-to-openapi documents no
@@ -100,7 +113,28 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
   throw apiError;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/**
+ * Each call in a span of its own, named by its procedure: the calls of a `/trpc` batch side by
+ * side under the request's span, and REST routes too, since they run the same procedures. What
+ * the call queries nests under it. Outside `mapErrors`, so a failure is already an ApiError.
+ */
+const traceCalls = t.middleware(({ path, type, next }) =>
+  tracer.startActiveSpan(
+    path,
+    { attributes: { 'rpc.system': 'trpc', 'rpc.method': path, 'trpc.type': type } },
+    async (span) => {
+      try {
+        const result = await next();
+        if (!result.ok) recordApiError(span, toApiError(result.error));
+        return result;
+      } finally {
+        span.end();
+      }
+    },
+  ),
+);
+
+export const publicProcedure = t.procedure.use(traceCalls).use(mapErrors);
 
 /** How a procedure that guesses or spends a secret is charged (see `AttemptThrottle`). */
 export interface ThrottlePolicy<Input> {
@@ -138,12 +172,29 @@ export function throttled<Input>({ action, account, countsOnly }: ThrottlePolicy
   });
 }
 
+/** A `:write` scope includes its `:read`: a write answers with what it wrote. */
+function scopeGrants(granted: readonly TokenScope[], needed: TokenScope): boolean {
+  return granted.some((scope) => scope === needed || scope === needed.replace(/:read$/, ':write'));
+}
+
+function assertTokenMay(scopes: readonly TokenScope[], needed: ApiMeta['tokenScope']): void {
+  if (needed === 'any' || (needed !== undefined && scopeGrants(scopes, needed))) return;
+  throw new ApiError(
+    'INSUFFICIENT_SCOPE',
+    needed === undefined
+      ? 'A personal access token cannot do this: it manages the account, sign in instead'
+      : `This personal access token lacks the ${needed} scope`,
+  );
+}
+
 /**
- * Narrows the context to an authenticated caller (`ctx.userId`, `ctx.sessionId`); anything else
- * is UNAUTHENTICATED (401).
+ * Narrows the context to an authenticated caller (`ctx.userId`, and `ctx.sessionId` unless a
+ * personal access token calls); anything else is UNAUTHENTICATED (401), and a token without the
+ * procedure's scope INSUFFICIENT_SCOPE (403).
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next }) => {
-  const { userId, sessionId, unverifiedEmail } = await ctx.authenticate();
+  const { userId, sessionId, tokenScopes, unverifiedEmail } = await ctx.authenticate();
+  if (tokenScopes) assertTokenMay(tokenScopes, meta?.tokenScope);
   if (unverifiedEmail && !meta?.allowsUnverifiedEmail) {
     throw new ApiError(
       'EMAIL_NOT_VERIFIED',

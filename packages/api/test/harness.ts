@@ -84,6 +84,7 @@ export async function createApiHarness({
       },
       taskQuotaPerUser: 10_000,
       maxSessionsPerUser: 100,
+      maxTokensPerUser: 50,
       changeFeed: {
         retentionMs: 7 * 86_400_000,
         heartbeatMs: 100,

@@ -39,6 +39,9 @@ describe('OpenAPI document', () => {
       'POST /auth/password/reset': ['204'],
       'POST /auth/email/verify': ['204'],
       'POST /auth/email/resend': ['202'],
+      'POST /auth/tokens': ['201'],
+      'GET /auth/tokens': ['200'],
+      'DELETE /auth/tokens/{id}': ['204'],
       'POST /tasks': ['201'],
       'GET /tasks': ['200'],
       'GET /tasks/{id}': ['200'],
@@ -60,13 +63,14 @@ describe('OpenAPI document', () => {
     expect(operation('delete', '/tasks/{id}').responses['204']?.content).toBeUndefined();
   });
 
-  it('documents errors as problem+json and protects task routes with the bearer scheme', () => {
+  it('documents errors as problem+json and protects task routes with the bearer schemes', () => {
     const getTask = operation('get', '/tasks/{id}');
     expect(Object.keys(getTask.responses)).toEqual(
       expect.arrayContaining(['401', '404', '422', '500']),
     );
     expect(getTask.responses['404']?.content).toHaveProperty(['application/problem+json']);
-    expect(getTask.security).toEqual([{ bearerAuth: [] }]);
+    expect(getTask.security).toEqual([{ bearerAuth: [] }, { personalAccessToken: ['tasks:read'] }]);
+    expect(Object.keys(getTask.responses['403'] ?? {})).not.toHaveLength(0);
     expect(operation('post', '/auth/login').security).toEqual([]);
     // Every answer that asks the client to come back later says when.
     for (const status of ['429', '503']) {

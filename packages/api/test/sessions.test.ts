@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountRepository } from '@tasks/db';
 import { AuthService } from '../src/services/auth-service.js';
+import { PersonalAccessTokenService } from '../src/services/personal-access-token-service.js';
 import { createAccessTokens } from '../src/security/access-tokens.js';
 import { createPasswordHasher, type PasswordHasher } from '../src/security/passwords.js';
 import { hashSecretToken } from '../src/security/secret-tokens.js';
@@ -211,6 +212,11 @@ describe('the open-session cache', () => {
       refreshTokenTtlSeconds: 60,
       sessionCacheMs: 5_000,
       maxSessionsPerUser: 100,
+      personalAccessTokens: new PersonalAccessTokenService(
+        new AccountRepository(api.db),
+        manualClock.clock,
+        { maxPerUser: 50, cacheMs: 0, requireVerifiedEmail: false },
+      ),
     });
     await expect(otherInstance.authenticate(bearer)).resolves.toBeTruthy();
     await expect(api.caller(bearer).auth.me()).resolves.toBeTruthy();
@@ -270,6 +276,11 @@ describe('login timing', () => {
       refreshTokenTtlSeconds: 60,
       sessionCacheMs: 0,
       maxSessionsPerUser: 100,
+      personalAccessTokens: new PersonalAccessTokenService(
+        new AccountRepository(api.db),
+        manualClock.clock,
+        { maxPerUser: 50, cacheMs: 0, requireVerifiedEmail: false },
+      ),
     });
     await auth.register({ email: 'timing@example.com', password });
     for (const attempt of [

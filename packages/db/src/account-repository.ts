@@ -1,10 +1,12 @@
 import type {
+  PersonalAccessToken,
   Prisma,
   PrismaClient,
   RefreshToken,
   Session,
   User,
 } from './generated/prisma/client.js';
+import { currentTraceparent } from './trace-context.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /** An account as the API returns it: never its password hash. */
@@ -64,10 +66,44 @@ export interface RefreshTokenRotation {
 export interface PasswordChange {
   userId: string;
   passwordHash: string;
-  /** The session the change was made in: the only one left open. */
-  keepSessionId: string;
+  /** The session the change was made in: the only one left open (none when undefined). */
+  keepSessionId: string | undefined;
   now: Date;
 }
+
+export interface NewPersonalAccessToken {
+  userId: string;
+  name: string;
+  scopes: string[];
+  /** SHA-256 (hex) of the token shown to its owner: the token itself is never stored. */
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** A personal access token as its owner may see it: never its hash. */
+export type PersonalAccessTokenRecord = Pick<
+  PersonalAccessToken,
+  'id' | 'name' | 'scopes' | 'expiresAt' | 'lastUsedAt' | 'createdAt'
+>;
+
+/** A live personal access token presented with a request, and what decides what it may do. */
+export interface PersonalAccessTokenUse {
+  id: string;
+  userId: string;
+  scopes: string[];
+  expiresAt: Date;
+  emailVerifiedAt: Date | null;
+}
+
+const personalAccessTokenSelect = {
+  id: true,
+  name: true,
+  scopes: true,
+  expiresAt: true,
+  lastUsedAt: true,
+  createdAt: true,
+} as const satisfies Prisma.PersonalAccessTokenSelect;
 
 const userRecordSelect = {
   id: true,
@@ -82,11 +118,23 @@ export class AccountRepository {
 
   /** Creates an account, or says the email already has one (the unique index decides). */
   async createUser({ email, passwordHash }: NewUser): Promise<CreateUserResult> {
+    const create = this.prisma.user.create({
+      data: { email, passwordHash },
+      select: userRecordSelect,
+    });
+    const traceparent = currentTraceparent();
     try {
-      const user = await this.prisma.user.create({
-        data: { email, passwordHash },
-        select: userRecordSelect,
-      });
+      // Traced, the insert runs beside the request's span as a setting of its transaction: the
+      // job of the verification mail its trigger enqueues links to it (see `requestSettings`).
+      const user =
+        traceparent === null
+          ? await create
+          : (
+              await this.prisma.$transaction([
+                this.prisma.$executeRaw`SELECT set_config('tasks.traceparent', ${traceparent}, true)`,
+                create,
+              ])
+            )[1];
       return { user };
     } catch (error) {
       if (isUniqueViolation(error)) return { emailTaken: true };
@@ -200,7 +248,7 @@ export class AccountRepository {
     await this.prisma.$transaction([
       this.prisma.user.update({ where: { id: userId }, data: { passwordHash } }),
       this.prisma.session.updateMany({
-        where: { userId, id: { not: keepSessionId }, revokedAt: null },
+        where: { userId, revokedAt: null, ...(keepSessionId && { id: { not: keepSessionId } }) },
         data: { revokedAt: now },
       }),
     ]);
@@ -228,11 +276,12 @@ export class AccountRepository {
   /**
    * Queues the password-reset mail of `email`'s account: the same statement whether or not the
    * account exists (the job finds out), so the answer cannot tell. Requests for one address
-   * while its mail waits are one job.
+   * while its mail waits are one job. The request's trace rides along (see `traceparent`).
    */
   async queuePasswordResetMail(email: string): Promise<void> {
     await this.prisma.$executeRaw`
-      SELECT graphile_worker.add_job('mail:password-reset', json_build_object('email', ${email}::text),
+      SELECT graphile_worker.add_job('mail:password-reset',
+        json_strip_nulls(json_build_object('email', ${email}::text, 'traceparent', ${currentTraceparent()}::text)),
         job_key := 'mail:password-reset:' || ${email}::text)`;
   }
 
@@ -240,7 +289,7 @@ export class AccountRepository {
   async queueVerificationMail(userId: string): Promise<void> {
     await this.prisma.$executeRaw`
       SELECT graphile_worker.add_job('mail:email-verification',
-        json_build_object('userId', ${userId}::text),
+        json_strip_nulls(json_build_object('userId', ${userId}::text, 'traceparent', ${currentTraceparent()}::text)),
         job_key := 'mail:email-verification:' || ${userId}::text)`;
   }
 
@@ -268,8 +317,80 @@ export class AccountRepository {
         where: { userId, revokedAt: null },
         data: { revokedAt: now },
       });
+      // Whoever knew the old password may have made tokens with it.
+      await transaction.personalAccessToken.deleteMany({ where: { userId } });
       return userId;
     });
+  }
+
+  /**
+   * Stores a personal access token unless the user already has `maxPerUser` (expired ones
+   * count until housekeeping deletes them): the user's row is locked, so concurrent creations
+   * cannot overshoot.
+   */
+  async createPersonalAccessToken(
+    token: NewPersonalAccessToken,
+    maxPerUser: number,
+  ): Promise<PersonalAccessTokenRecord | 'limit'> {
+    return this.prisma.$transaction(async (transaction) => {
+      await transaction.$executeRaw`SELECT FROM "User" WHERE id = ${token.userId}::uuid FOR UPDATE`;
+      const owned = await transaction.personalAccessToken.count({
+        where: { userId: token.userId },
+      });
+      if (owned >= maxPerUser) return 'limit' as const;
+      return transaction.personalAccessToken.create({
+        data: token,
+        select: personalAccessTokenSelect,
+      });
+    });
+  }
+
+  /** The user's tokens, oldest first (at most the per-user cap of them). */
+  listPersonalAccessTokens(userId: string): Promise<PersonalAccessTokenRecord[]> {
+    return this.prisma.personalAccessToken.findMany({
+      where: { userId },
+      orderBy: { id: 'asc' },
+      select: personalAccessTokenSelect,
+    });
+  }
+
+  /** Deletes the user's token; resolves with its hash (to forget it), or null when none. */
+  async deletePersonalAccessToken(userId: string, id: string): Promise<string | null> {
+    const deleted = await this.prisma.$queryRaw<{ tokenHash: string }[]>`
+      DELETE FROM "PersonalAccessToken" WHERE id = ${id}::uuid AND "userId" = ${userId}::uuid
+      RETURNING "tokenHash"`;
+    return deleted[0]?.tokenHash ?? null;
+  }
+
+  /**
+   * The live token with this hash, in one round trip that also records its use: `lastUsedAt`
+   * is written when it is older than a minute, not on every request.
+   */
+  async usePersonalAccessToken(
+    tokenHash: string,
+    now: Date,
+  ): Promise<PersonalAccessTokenUse | null> {
+    // `lastUsedAt` to the minute: writing it on every request would cost a write per request.
+    const found = await this.prisma.$queryRaw<PersonalAccessTokenUse[]>`
+      WITH token AS (
+        SELECT id, "userId", scopes, "expiresAt", "lastUsedAt" FROM "PersonalAccessToken"
+        WHERE "tokenHash" = ${tokenHash} AND "expiresAt" > ${now}
+      ), touched AS (
+        UPDATE "PersonalAccessToken" used SET "lastUsedAt" = ${now} FROM token
+        WHERE used.id = token.id
+          AND (token."lastUsedAt" IS NULL OR token."lastUsedAt" < ${now}::timestamptz - interval '1 minute')
+      )
+      SELECT token.id, token."userId", token.scopes, token."expiresAt", "User"."emailVerifiedAt"
+      FROM token JOIN "User" ON "User".id = token."userId"`;
+    return found[0] ?? null;
+  }
+
+  /** Deletes up to `limit` tokens that expired before `cutoff`; resolves with how many. */
+  purgeExpiredPersonalAccessTokens(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "PersonalAccessToken" WHERE id IN (
+        SELECT id FROM "PersonalAccessToken" WHERE "expiresAt" < ${cutoff} LIMIT ${limit}
+      )`;
   }
 
   /** Spends a verification token and marks the address verified; null as for `resetPassword`. */

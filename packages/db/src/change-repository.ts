@@ -59,12 +59,6 @@ const statements = {
            WHERE ("transactionId", id) > ($1::bigint, $2::bigint)
            ORDER BY "transactionId", id LIMIT $3`,
   },
-  byId: {
-    name: 'change_by_id',
-    text: `SELECT true AS final, id::text, "transactionId"::text, "userId", type, "taskId", task,
-                  "requestId", "occurredAt"
-           FROM "TaskChange" WHERE id = $1`,
-  },
   // Once per due date: a job that runs again (its worker died after this commit) adds nothing.
   due: {
     name: 'change_due',
@@ -97,7 +91,21 @@ const positionOf = (row: Pick<ChangeRow, 'transactionId' | 'id'>): ChangePositio
   id: BigInt(row.id),
 });
 
-const toChangeRecord = (row: ChangeRow): ChangeRecord => ({
+/**
+ * A change as one JSON value, for statements of other tables that carry the change they concern
+ * (`alias` names the "TaskChange" row); `changeFromJson` reads it back.
+ */
+export const changeAsJson = (alias: string) =>
+  `json_build_object('id', ${alias}.id::text, 'transactionId', ${alias}."transactionId"::text,
+     'type', ${alias}.type, 'taskId', ${alias}."taskId", 'task', ${alias}.task,
+     'requestId', ${alias}."requestId", 'occurredAt', ${alias}."occurredAt")`;
+
+export function changeFromJson(json: unknown): ChangeRecord {
+  const row = json as Omit<ChangeRow, 'final' | 'userId' | 'occurredAt'> & { occurredAt: string };
+  return toChangeRecord({ ...row, occurredAt: new Date(row.occurredAt) });
+}
+
+const toChangeRecord = (row: Omit<ChangeRow, 'final' | 'userId'>): ChangeRecord => ({
   position: positionOf(row),
   type: row.type,
   taskId: row.taskId,
@@ -140,11 +148,6 @@ export class ChangeRepository {
   }
 
   /** One change by its row id (a webhook delivery's), whoever it belongs to. */
-  async findById(id: bigint): Promise<(ChangeRecord & { userId: string }) | null> {
-    const [row] = await this.sql.rows<ChangeRow>(statements.byId, [id.toString()]);
-    return row ? { ...toChangeRecord(row), userId: row.userId } : null;
-  }
-
   /**
    * Records `task.due` for a task whose due date `dueAt` has come, unless it is done, its due date
    * moved, or it was recorded already. Resolves with the owner when it recorded one.

@@ -21,6 +21,7 @@ export {
 } from './task-repository.js';
 export { isUniqueViolation } from './unique-violation.js';
 export { type SentStatement } from './statements.js';
+export { spanContextOf } from './trace-context.js';
 export {
   ChangeRepository,
   changeTypes,
@@ -63,9 +64,12 @@ export {
   AccountRepository,
   type AccountTokenPurpose,
   type CreateUserResult,
+  type NewPersonalAccessToken,
   type NewSession,
   type NewUser,
   type PasswordChange,
+  type PersonalAccessTokenRecord,
+  type PersonalAccessTokenUse,
   type RefreshTokenRecord,
   type RefreshTokenRotation,
   type UserCredentials,

@@ -54,8 +54,10 @@ export class StatementRunner {
 }
 
 /**
- * The request a write belongs to, for the change feed's triggers: a transaction-local setting,
- * made inside the write's own statement (SQL for a WHERE clause or a select list).
+ * The request a write belongs to, for the triggers: its id, which the change feed records, and
+ * its span (`currentTraceparent`), which the jobs the write enqueues carry. Transaction-local
+ * settings, made inside the write's own statement (SQL for a WHERE clause or a select list).
  */
-export const requestIdSetting = (parameter: string) =>
-  `set_config('tasks.request_id', coalesce(${parameter}::text, ''), true)`;
+export const requestSettings = (requestId: string, traceparent: string) =>
+  `(set_config('tasks.request_id', coalesce(${requestId}::text, ''), true) ||
+    set_config('tasks.traceparent', coalesce(${traceparent}::text, ''), true))`;

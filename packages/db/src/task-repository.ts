@@ -1,7 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Prisma, PrismaClient, Task } from './generated/prisma/client.js';
 import type { TaskStatus } from './generated/prisma/enums.js';
-import { requestIdSetting, type Statement, type StatementRunner } from './statements.js';
+import { requestSettings, type Statement, type StatementRunner } from './statements.js';
+import { currentTraceparent } from './trace-context.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /**
@@ -200,7 +201,7 @@ const statements = {
     name: 'task_delete_owned',
     text: `DELETE FROM "Task"
            WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)
-             AND ${requestIdSetting('$4')} IS NOT NULL`,
+             AND ${requestSettings('$4', '$5')} IS NOT NULL`,
   },
 } satisfies Record<string, Statement>;
 
@@ -221,25 +222,25 @@ function createStatement(columns: readonly WritableColumn[]): Statement {
   return {
     name: `task_create(${columns.join(',')})`,
     text: `WITH owner AS (
-             SELECT id, ${requestIdSetting('$4')} FROM "User"
+             SELECT id, ${requestSettings('$4', '$5')} FROM "User"
              WHERE id = $2 AND "taskCount" < $3 FOR UPDATE
            )
            INSERT INTO "Task" (id, "ownerId", ${columns.map(quoted).join(', ')}, "updatedAt")
-           SELECT $1, owner.id, ${typedParameters(columns, 5).join(', ')}, now() FROM owner
+           SELECT $1, owner.id, ${typedParameters(columns, 6).join(', ')}, now() FROM owner
            RETURNING ${returnedColumns}`,
   };
 }
 
 /** An UPDATE of the given columns that bumps the version, when `$3` (if given) still matches it. */
 function updateStatement(columns: readonly WritableColumn[]): Statement {
-  const assignments = typedParameters(columns, 5).map(
+  const assignments = typedParameters(columns, 6).map(
     (parameter, index) => `${quoted(columns[index] ?? '')} = ${parameter}`,
   );
   return {
     name: `task_update_owned(${columns.join(',')})`,
     text: `UPDATE "Task" SET ${[...assignments, 'version = version + 1', '"updatedAt" = now()'].join(', ')}
            WHERE id = $1 AND "ownerId" = $2 AND ($3::int IS NULL OR version = $3)
-             AND ${requestIdSetting('$4')} IS NOT NULL
+             AND ${requestSettings('$4', '$5')} IS NOT NULL
            RETURNING ${returnedColumns}`,
   };
 }
@@ -313,6 +314,7 @@ export class TaskRepository {
       task.ownerId,
       maxOwned,
       requestId ?? null,
+      currentTraceparent(),
       ...columns.map((column) => task[column]),
     ]);
   }
@@ -378,6 +380,7 @@ export class TaskRepository {
       ownerId,
       expectedVersion ?? null,
       requestId ?? null,
+      currentTraceparent(),
       ...columns.map((column) => changes[column]),
     ]);
   }
@@ -393,6 +396,7 @@ export class TaskRepository {
       ownerId,
       expectedVersion ?? null,
       requestId ?? null,
+      currentTraceparent(),
     ]);
     return (result.rowCount ?? 0) > 0;
   }
@@ -448,9 +452,11 @@ async function lockOwnerWithinQuota(
   maxOwned: number,
   requestId: string | undefined,
 ): Promise<boolean> {
-  // The request id rides along for the change the task's insert records (see `requestIdSetting`).
+  // The request rides along for the change and the jobs the task's insert makes (see
+  // `requestSettings`).
   const rows = await tx.$queryRaw<unknown[]>`
-    SELECT set_config('tasks.request_id', ${requestId ?? ''}, true) FROM "User"
-    WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
+    SELECT set_config('tasks.request_id', ${requestId ?? ''}, true),
+           set_config('tasks.traceparent', ${currentTraceparent() ?? ''}, true)
+    FROM "User" WHERE id = ${ownerId}::uuid AND "taskCount" < ${maxOwned} FOR UPDATE`;
   return rows.length > 0;
 }

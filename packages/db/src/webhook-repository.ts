@@ -1,3 +1,4 @@
+import { changeAsJson, changeFromJson, type ChangeRecord } from './change-repository.js';
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Statement, StatementRunner } from './statements.js';
 
@@ -56,8 +57,10 @@ export interface WebhookDeliveryRecord {
 export interface PendingDelivery {
   id: string;
   eventType: string;
-  changeId: bigint | null;
+  /** The body fixed by an earlier attempt (or a ping's); null before the first attempt. */
   payload: unknown;
+  /** Before the first attempt, the change to build the body from; null once it is gone. */
+  change: ChangeRecord | null;
   status: WebhookDeliveryStatus;
   attemptCount: number;
   nextAttemptAt: Date | null;
@@ -105,10 +108,54 @@ const deliveryJob = (deliveryId: string, runAt: string) =>
   `graphile_worker.add_job('webhook:deliver', json_build_object('deliveryId', ${deliveryId}),
      run_at := ${runAt}, max_attempts := 25)`;
 
-/** A delivery's next attempt, queued inside `recordAttempt`'s Prisma transaction. */
-const retryJob = `SELECT ${deliveryJob('$1::uuid', '$2::timestamptz')} IS NOT NULL AS queued`;
+interface PendingDeliveryRow {
+  id: string;
+  eventType: string;
+  payload: unknown;
+  change: unknown;
+  status: string;
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  createdAt: Date;
+  endpointId: string;
+  url: string;
+  secret: string;
+  disabledAt: Date | null;
+}
 
 const statements = {
+  // The delivery, its endpoint and (before the first attempt) its change: one round trip.
+  pending: {
+    name: 'webhook_delivery_pending',
+    text: `SELECT delivery.id, delivery."eventType", delivery.payload, delivery.status,
+                  delivery."attemptCount", delivery."nextAttemptAt", delivery."createdAt",
+                  endpoint.id AS "endpointId", endpoint.url, endpoint.secret, endpoint."disabledAt",
+                  (SELECT ${changeAsJson('change')} FROM "TaskChange" change
+                   WHERE change.id = delivery."changeId" AND delivery.payload IS NULL) AS change
+           FROM "WebhookDelivery" delivery
+           JOIN "WebhookEndpoint" endpoint ON endpoint.id = delivery."endpointId"
+           WHERE delivery.id = $1`,
+  },
+  // The attempt, the delivery's new state, its body (kept from the first attempt on) and, when
+  // another attempt is due, its job: one statement, so one transaction, so a crash cannot record
+  // a failure and lose the retry.
+  recordAttempt: {
+    name: 'webhook_attempt_record',
+    text: `WITH attempt AS (
+             INSERT INTO "WebhookAttempt"
+               ("deliveryId", "attemptedAt", "responseStatus", "durationMs", error, "responseExcerpt")
+             VALUES ($1, $2, $3, $4, $5, $6)
+           ), delivery AS (
+             UPDATE "WebhookDelivery"
+             SET status = $7, "attemptCount" = "attemptCount" + 1, "nextAttemptAt" = $8,
+                 payload = coalesce(payload, $9::json)
+             WHERE id = $1
+             RETURNING id
+           )
+           SELECT CASE WHEN $8::timestamptz IS NULL THEN NULL
+                       ELSE ${deliveryJob('delivery.id', '$8::timestamptz')} END AS job
+           FROM delivery`,
+  },
   ping: {
     name: 'webhook_ping',
     text: `WITH delivery AS (
@@ -243,26 +290,15 @@ export class WebhookRepository {
   }
 
   async pending(deliveryId: string): Promise<PendingDelivery | null> {
-    const row = await this.prisma.webhookDelivery.findUnique({
-      where: { id: deliveryId },
-      select: {
-        id: true,
-        eventType: true,
-        changeId: true,
-        payload: true,
-        status: true,
-        attemptCount: true,
-        nextAttemptAt: true,
-        createdAt: true,
-        endpoint: { select: { id: true, url: true, secret: true, disabledAt: true } },
-      },
-    });
-    return row && { ...row, status: asStatus(row.status) };
-  }
-
-  /** Fixes the body of every attempt, before the first one. */
-  async setPayload(deliveryId: string, payload: Prisma.InputJsonValue): Promise<void> {
-    await this.prisma.webhookDelivery.update({ where: { id: deliveryId }, data: { payload } });
+    const [row] = await this.sql.rows<PendingDeliveryRow>(statements.pending, [deliveryId]);
+    if (!row) return null;
+    const { endpointId, url, secret, disabledAt, change, status, ...delivery } = row;
+    return {
+      ...delivery,
+      status: asStatus(status),
+      change: change === null ? null : changeFromJson(change),
+      endpoint: { id: endpointId, url, secret, disabledAt },
+    };
   }
 
   /**
@@ -273,17 +309,19 @@ export class WebhookRepository {
     deliveryId: string,
     attempt: WebhookAttemptRecord,
     outcome: AttemptOutcome,
+    /** The body sent, kept for every later attempt (a first attempt's). */
+    payload: unknown,
   ): Promise<void> {
-    const nextAttemptAt = outcome.status === 'pending' ? outcome.nextAttemptAt : null;
-    await this.prisma.$transaction([
-      this.prisma.webhookAttempt.create({ data: { deliveryId, ...attempt } }),
-      this.prisma.webhookDelivery.update({
-        where: { id: deliveryId },
-        data: { status: outcome.status, attemptCount: { increment: 1 }, nextAttemptAt },
-      }),
-      ...(nextAttemptAt
-        ? [this.prisma.$queryRawUnsafe(retryJob, deliveryId, nextAttemptAt.toISOString())]
-        : []),
+    await this.sql.query(statements.recordAttempt, [
+      deliveryId,
+      attempt.attemptedAt,
+      attempt.responseStatus,
+      attempt.durationMs,
+      attempt.error,
+      attempt.responseExcerpt,
+      outcome.status,
+      outcome.status === 'pending' ? outcome.nextAttemptAt : null,
+      JSON.stringify(payload),
     ]);
   }
 

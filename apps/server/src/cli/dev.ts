@@ -55,10 +55,12 @@ const apiOrigin = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${
 
 // Inherited stdio keeps each a terminal's process: pino prints pretty lines, Vite its banner.
 const children: ChildProcess[] = [
-  spawn(process.execPath, [tsxCli, 'watch', '--clear-screen=false', 'src/server.ts'], {
-    cwd: serverDir,
-    stdio: 'inherit',
-  }),
+  // Tracing first, as in production (it does nothing without an OTLP endpoint).
+  spawn(
+    process.execPath,
+    [tsxCli, 'watch', '--clear-screen=false', '--import', './src/tracing.ts', 'src/server.ts'],
+    { cwd: serverDir, stdio: 'inherit' },
+  ),
   spawn(process.execPath, [viteCli], {
     cwd: webDir,
     stdio: 'inherit',

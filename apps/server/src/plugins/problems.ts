@@ -1,5 +1,6 @@
 import { ApiError, problemContentType, toApiError, toProblem, type ErrorCode } from '@tasks/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { recordOutcomes } from '../call-outcomes.js';
 import { sendTrpcError, trpcRoute } from './trpc-envelope.js';
 
 /** Fastify's own request failures (parsing, limits) expressed in the catalogue. */
@@ -42,6 +43,7 @@ export function sendProblem(
     reply.header('www-authenticate', 'Bearer');
   }
   setRetryAfter(reply, error);
+  recordOutcomes(request, [{ status: error.status, code: error.apiCode }]);
   return reply.code(error.status).type(problemContentType).send(toProblem(error, request.id));
 }
 

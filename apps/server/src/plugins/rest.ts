@@ -1,7 +1,14 @@
-import { createContext, ApiError, type RestOperation, type Services } from '@tasks/api';
+import {
+  createContext,
+  ApiError,
+  refreshTokenCookie,
+  type RestOperation,
+  type Services,
+} from '@tasks/api';
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import { z } from 'zod';
 import { requestDetails } from '../request-details.js';
+import { refreshTokenCookieRun, type RefreshTokenCookieSettings } from './refresh-token-cookie.js';
 
 const servedMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -12,9 +19,12 @@ const servedMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
  * by then, so the schema only says how to write it. No documentation metadata (an empty
  * registry): examples and ids are the OpenAPI document's business.
  */
-function serializerSchema({ outputSchema }: RestOperation): Record<string, unknown> | undefined {
+function serializerSchema({
+  outputSchema,
+  refreshTokenCookie: cookie,
+}: RestOperation): Record<string, unknown> | undefined {
   if (!outputSchema) return undefined;
-  return z.toJSONSchema(outputSchema, {
+  const schema = z.toJSONSchema(outputSchema, {
     io: 'output',
     target: 'draft-07',
     unrepresentable: 'any',
@@ -26,6 +36,11 @@ function serializerSchema({ outputSchema }: RestOperation): Record<string, unkno
       }
     },
   });
+  // In cookie mode the refresh token leaves in `Set-Cookie`, not in the body.
+  if (cookie?.issues && Array.isArray(schema.required)) {
+    schema.required = schema.required.filter((name) => name !== refreshTokenCookie.field);
+  }
+  return schema;
 }
 
 /** `/tasks/{id}` (OpenAPI) -> `/tasks/:id` (Fastify). */
@@ -95,7 +110,16 @@ function buildInput(operation: RestOperation, request: FastifyRequest): unknown 
  */
 export async function restRoutes(
   app: FastifyInstance,
-  { operations, services }: { operations: RestOperation[]; services: Services },
+  {
+    operations,
+    services,
+    refreshCookie,
+  }: {
+    operations: RestOperation[];
+    services: Services;
+    /** How the cookie of clients that opt in to it is set (see refresh-token-cookie.ts). */
+    refreshCookie: RefreshTokenCookieSettings;
+  },
 ): Promise<void> {
   for (const operation of operations) {
     const successBody = serializerSchema(operation);
@@ -105,7 +129,11 @@ export async function restRoutes(
       ...(successBody && { schema: { response: { [operation.successStatus]: successBody } } }),
       handler: async (request, reply) => {
         const context = createContext(services, requestDetails(request));
-        const output = await operation.invoke(context, buildInput(operation, request));
+        const withCookie = refreshTokenCookieRun(operation, request, reply, refreshCookie);
+        const input = buildInput(operation, request);
+        const output = withCookie
+          ? await withCookie(input, (filled) => operation.invoke(context, filled))
+          : await operation.invoke(context, input);
         reply.code(operation.successStatus);
         if (operation.location) reply.header('location', fillTemplate(operation.location, output));
         if (operation.etag) reply.header('etag', `"${(output as { version: number }).version}"`);

@@ -1,6 +1,7 @@
 import { appRouter, rememberRequestId, type ApiError } from '@tasks/api';
 import { getTRPCErrorShape, transformTRPCResponse } from '@trpc/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { recordOutcomes } from '../call-outcomes.js';
 
 /**
  * Where `plugins/trpc.ts` mounts the tRPC adapter: one route, the procedures named after
@@ -45,6 +46,7 @@ export function sendTrpcError(
   const { path, paths, isBatch } = trpcCalls(request);
   // No procedure ran, so no context carries the request id into tRPC's error shape.
   rememberRequestId(error, request.id);
+  recordOutcomes(request, [{ status: error.status, code: error.apiCode }]);
   const errorFor = (procedure: string) => ({
     error: getTRPCErrorShape({
       config,

@@ -8,6 +8,7 @@ import {
 } from '@tasks/api';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { recordOutcomes } from '../call-outcomes.js';
 import { requestDetails } from '../request-details.js';
 import { trpcCalls, trpcRoute } from './trpc-envelope.js';
 
@@ -72,7 +73,15 @@ export async function trpcRoutes(
         if (!ctx) rememberRequestId(error, request.id);
       },
       // tRPC leaves the media type of an error it raises itself to the platform (text/plain).
-      responseMeta: ({ errors, info, type }) => {
+      responseMeta: ({ data, errors, info, type }) => {
+        recordOutcomes(
+          request,
+          data.map((response) =>
+            'error' in response
+              ? { status: response.error.data.httpStatus, code: response.error.data.code }
+              : { status: 200 },
+          ),
+        );
         // A subscription's stream keeps tRPC's own media type (text/event-stream).
         if (type === 'subscription' && errors.length === 0) return {};
         const failures = errors.map(toApiError);

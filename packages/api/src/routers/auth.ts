@@ -16,6 +16,7 @@ import {
   type ResetPasswordInput,
 } from '../schemas/auth.js';
 import { protectedProcedure, publicProcedure, router, throttled } from '../trpc.js';
+import { personalAccessTokensRouter } from './personal-access-tokens.js';
 
 const tags = ['auth'];
 
@@ -50,6 +51,7 @@ export const authRouter = router({
         protect: false,
       },
       success: { status: 200, description: 'A short-lived access token and a refresh token' },
+      refreshTokenCookie: { issues: true },
       errors: ['INVALID_CREDENTIALS'],
     })
     .input(credentialsInput)
@@ -75,6 +77,7 @@ export const authRouter = router({
         protect: false,
       },
       success: { status: 200, description: 'A new access token and refresh token' },
+      refreshTokenCookie: { reads: true, issues: true },
       errors: ['UNAUTHENTICATED'],
     })
     .input(refreshTokenInput)
@@ -99,6 +102,7 @@ export const authRouter = router({
         protect: false,
       },
       success: { status: 204, description: 'The session was revoked' },
+      refreshTokenCookie: { reads: true, ends: true },
       errors: ['UNAUTHENTICATED'],
     })
     .input(refreshTokenInput)
@@ -139,6 +143,7 @@ export const authRouter = router({
         description: 'The account the bearer token speaks for.',
       },
       allowsUnverifiedEmail: true,
+      tokenScope: 'any',
       success: { status: 200, description: 'The account of the bearer token' },
     })
     .output(userOutput)
@@ -227,4 +232,6 @@ export const authRouter = router({
     .use(throttled({ action: 'auth.resendVerification', account: (_input, ctx) => ctx.userId }))
     .output(mailQueuedOutput)
     .mutation(({ ctx }) => ctx.services.auth.resendVerification(ctx.userId)),
+
+  tokens: personalAccessTokensRouter,
 });

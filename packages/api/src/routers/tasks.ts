@@ -19,6 +19,7 @@ const tags = ['tasks'];
 export const tasksRouter = router({
   create: protectedProcedure
     .meta({
+      tokenScope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks',
@@ -44,6 +45,7 @@ export const tasksRouter = router({
 
   list: protectedProcedure
     .meta({
+      tokenScope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/tasks',
@@ -60,6 +62,7 @@ export const tasksRouter = router({
 
   get: protectedProcedure
     .meta({
+      tokenScope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/tasks/{id}',
@@ -76,6 +79,7 @@ export const tasksRouter = router({
 
   update: protectedProcedure
     .meta({
+      tokenScope: 'tasks:write',
       openapi: {
         method: 'PATCH',
         path: '/tasks/{id}',
@@ -96,6 +100,7 @@ export const tasksRouter = router({
 
   delete: protectedProcedure
     .meta({
+      tokenScope: 'tasks:write',
       openapi: {
         method: 'DELETE',
         path: '/tasks/{id}',
@@ -116,6 +121,7 @@ export const tasksRouter = router({
 
   changes: protectedProcedure
     .meta({
+      tokenScope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/tasks/changes',
@@ -136,6 +142,7 @@ export const tasksRouter = router({
 
   onChange: protectedProcedure
     .meta({
+      tokenScope: 'tasks:read',
       eventStream: {
         path: '/tasks/events',
         tags,

@@ -17,6 +17,7 @@ const tags = ['webhooks'];
 export const webhooksRouter = router({
   create: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:write',
       openapi: {
         method: 'POST',
         path: '/webhooks',
@@ -38,6 +39,7 @@ export const webhooksRouter = router({
 
   list: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:read',
       openapi: {
         method: 'GET',
         path: '/webhooks',
@@ -54,6 +56,7 @@ export const webhooksRouter = router({
 
   get: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:read',
       openapi: {
         method: 'GET',
         path: '/webhooks/{id}',
@@ -71,6 +74,7 @@ export const webhooksRouter = router({
 
   update: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:write',
       openapi: {
         method: 'PATCH',
         path: '/webhooks/{id}',
@@ -88,6 +92,7 @@ export const webhooksRouter = router({
 
   delete: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:write',
       openapi: {
         method: 'DELETE',
         path: '/webhooks/{id}',
@@ -104,6 +109,7 @@ export const webhooksRouter = router({
 
   deliveries: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:read',
       openapi: {
         method: 'GET',
         path: '/webhooks/{id}/deliveries',
@@ -121,6 +127,7 @@ export const webhooksRouter = router({
 
   ping: protectedProcedure
     .meta({
+      tokenScope: 'webhooks:write',
       openapi: {
         method: 'POST',
         path: '/webhooks/{id}/ping',

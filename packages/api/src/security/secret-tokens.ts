@@ -13,3 +13,15 @@ export function generateSecretToken(): { token: string; tokenHash: string } {
 export function hashSecretToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
+
+/**
+ * Personal access tokens start with this, as GitHub's start with `ghp_`: secret scanners (and
+ * people) can tell a leaked one by its look, and the API tells it from a session's JWT.
+ */
+export const personalAccessTokenPrefix = 'tasks_pat_';
+
+export function generatePersonalAccessToken(): { token: string; tokenHash: string } {
+  const { token } = generateSecretToken();
+  const prefixed = personalAccessTokenPrefix + token;
+  return { token: prefixed, tokenHash: hashSecretToken(prefixed) };
+}

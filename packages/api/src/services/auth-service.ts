@@ -8,16 +8,24 @@ import type {
   TokenPairOutput,
   UserOutput,
 } from '../schemas/auth.js';
+import type { TokenScope } from '../schemas/personal-access-token.js';
 import type { AccessTokens, AccessTokenSubject } from '../security/access-tokens.js';
 import type { PasswordHasher } from '../security/passwords.js';
-import { generateSecretToken, hashSecretToken } from '../security/secret-tokens.js';
-import { OpenSessionCache } from './open-session-cache.js';
+import {
+  generateSecretToken,
+  hashSecretToken,
+  personalAccessTokenPrefix,
+} from '../security/secret-tokens.js';
+import type { PersonalAccessTokenService } from './personal-access-token-service.js';
+import { VerifiedCache } from './verified-cache.js';
 
 export interface AuthServiceDependencies {
   /** Every account, session and refresh-token query. */
   accounts: AccountRepository;
   passwords: PasswordHasher;
   accessTokens: AccessTokens;
+  /** Checks `Authorization: Bearer tasks_pat_…`. */
+  personalAccessTokens: PersonalAccessTokenService;
   clock: Clock;
   refreshTokenTtlSeconds: number;
   /**
@@ -33,8 +41,19 @@ export interface AuthServiceDependencies {
 }
 
 /** Who a request speaks for. */
-export interface AuthenticatedCaller extends AccessTokenSubject {
+export interface AuthenticatedCaller {
+  userId: string;
+  /** The session of a signed-in caller; undefined for a personal access token. */
+  sessionId: string | undefined;
+  /** What a personal access token may do; undefined for a session, which may do anything. */
+  tokenScopes: readonly TokenScope[] | undefined;
   /** The account must verify its address before most procedures (REQUIRE_VERIFIED_EMAIL). */
+  unverifiedEmail: boolean;
+}
+
+interface OpenSession {
+  userId: string;
+  /** Its account has yet to verify its address (only tracked under REQUIRE_VERIFIED_EMAIL). */
   unverifiedEmail: boolean;
 }
 
@@ -43,13 +62,12 @@ const invalidRefreshToken = () =>
 
 export class AuthService {
   private readonly accounts: AccountRepository;
-  private readonly openSessions: OpenSessionCache;
-  /** Bumped by every revocation: a lookup that began before one must not re-trust a session. */
-  private revocations = 0;
+  /** Keyed by session id. */
+  private readonly openSessions: VerifiedCache<OpenSession>;
 
   constructor(private readonly deps: AuthServiceDependencies) {
     this.accounts = deps.accounts;
-    this.openSessions = new OpenSessionCache(deps.sessionCacheMs, deps.clock);
+    this.openSessions = new VerifiedCache(deps.sessionCacheMs, deps.clock);
   }
 
   /** Creates an account; the email is already lower-cased by the input schema. */
@@ -129,9 +147,12 @@ export class AuthService {
     await this.revokeSession(presented.sessionId);
   }
 
-  /** Changes the password after checking the current one; every other session is revoked. */
+  /**
+   * Changes the password after checking the current one; every other session is revoked.
+   * Personal access tokens stay: changing a password is routine, and scripts keep working.
+   */
   async changePassword(
-    { userId, sessionId }: AccessTokenSubject,
+    { userId, sessionId }: { userId: string; sessionId: string | undefined },
     { currentPassword, newPassword }: ChangePasswordInput,
   ): Promise<void> {
     const currentHash = await this.accounts.findPasswordHash(userId);
@@ -152,8 +173,7 @@ export class AuthService {
       keepSessionId: sessionId,
       now: this.deps.clock.now(),
     });
-    this.openSessions.forgetUserSessionsExcept(userId, sessionId);
-    this.distrustLookupsInFlight();
+    this.openSessions.forgetUser(userId, sessionId);
   }
 
   async me(userId: string): Promise<UserOutput> {
@@ -173,7 +193,10 @@ export class AuthService {
     };
   }
 
-  /** Sets a new password with a mailed token; every session of the account ends. */
+  /**
+   * Sets a new password with a mailed token; every session and personal access token of the
+   * account ends (whoever knew the old password may have made them).
+   */
   async resetPassword({ token, password }: ResetPasswordInput): Promise<void> {
     const passwordHash = await this.deps.passwords.hash(password);
     const userId = await this.accounts.resetPassword({
@@ -187,8 +210,7 @@ export class AuthService {
         'This reset link is unknown, used or expired; ask for a new one',
       );
     }
-    this.openSessions.forgetUserSessionsExcept(userId, undefined);
-    this.distrustLookupsInFlight();
+    this.forgetUserCredentials(userId);
   }
 
   async verifyEmail(token: string): Promise<void> {
@@ -199,9 +221,13 @@ export class AuthService {
         'This verification link is unknown, used or expired; ask for a new one',
       );
     }
-    // Its sessions were remembered as unverified: asked again at their next request here.
-    this.openSessions.forgetUserSessionsExcept(userId, undefined);
-    this.distrustLookupsInFlight();
+    // Its credentials were remembered as unverified: asked again at their next request here.
+    this.forgetUserCredentials(userId);
+  }
+
+  private forgetUserCredentials(userId: string): void {
+    this.openSessions.forgetUser(userId);
+    this.deps.personalAccessTokens.forgetUser(userId);
   }
 
   /** Mails a new verification link, unless the address is verified already. */
@@ -216,22 +242,36 @@ export class AuthService {
   }
 
   /**
-   * Resolves `Authorization: Bearer <jwt>` to its subject, or throws UNAUTHENTICATED. Besides the
-   * signature, issuer, audience and expiry, the session must still be open: logout, password
-   * change and theft detection end access tokens at once on this instance, not at expiry (and
-   * within `sessionCacheMs` on the others).
+   * Resolves `Authorization: Bearer <token>` to its caller, or throws UNAUTHENTICATED. A session's
+   * JWT: besides the signature, issuer, audience and expiry, the session must still be open, so
+   * logout, password change and theft detection end access tokens at once on this instance, not
+   * at expiry (and within `sessionCacheMs` on the others). A personal access token (by its
+   * prefix): it must exist and be unexpired, checked the same way.
    */
   async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
-    const match = authorization ? /^Bearer ([^\s]+)$/i.exec(authorization) : null;
-    const subject = match?.[1] ? this.deps.accessTokens.verify(match[1]) : null;
-    const session = subject ? await this.openSession(subject) : null;
-    if (!subject || !session) {
+    const bearer = authorization ? /^Bearer ([^\s]+)$/i.exec(authorization)?.[1] : undefined;
+    const caller = bearer?.startsWith(personalAccessTokenPrefix)
+      ? await this.personalAccessTokenCaller(bearer)
+      : await this.sessionCaller(bearer);
+    if (!caller) {
       throw new ApiError(
         'UNAUTHENTICATED',
         authorization ? 'The access token is invalid or expired' : 'A bearer token is required',
       );
     }
-    return { ...subject, unverifiedEmail: session.unverifiedEmail };
+    return caller;
+  }
+
+  private async personalAccessTokenCaller(token: string): Promise<AuthenticatedCaller | null> {
+    const found = await this.deps.personalAccessTokens.authenticate(token);
+    return found && { ...found, sessionId: undefined, tokenScopes: found.scopes };
+  }
+
+  private async sessionCaller(jwt: string | undefined): Promise<AuthenticatedCaller | null> {
+    const subject = jwt ? this.deps.accessTokens.verify(jwt) : null;
+    if (!subject) return null;
+    const session = await this.openSession(subject);
+    return session && { ...session, sessionId: subject.sessionId, tokenScopes: undefined };
   }
 
   /**
@@ -242,28 +282,19 @@ export class AuthService {
   private async openSession({
     userId,
     sessionId,
-  }: AccessTokenSubject): Promise<{ unverifiedEmail: boolean } | null> {
-    const now = this.deps.clock.now();
-    const trusted = this.openSessions.trusted(sessionId, userId);
-    if (trusted) return trusted;
-    const revocationsBefore = this.revocations;
-    const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, now);
-    if (!expiresAt) {
-      this.openSessions.forget(sessionId);
-      return null;
-    }
+  }: AccessTokenSubject): Promise<OpenSession | null> {
+    const trusted = this.openSessions.trusted(sessionId);
+    if (trusted?.userId === userId) return trusted;
+    const ticket = this.openSessions.ticket();
+    const expiresAt = await this.accounts.isSessionOpen(sessionId, userId, this.deps.clock.now());
+    // One found closed stays out: its entry, if any, is no longer trusted anyway.
+    if (!expiresAt) return null;
     const unverifiedEmail =
       this.deps.requireVerifiedEmail === true &&
       (await this.accounts.findUser(userId))?.emailVerifiedAt === null;
-    if (revocationsBefore === this.revocations) {
-      this.openSessions.remember(sessionId, {
-        userId,
-        unverifiedEmail,
-        nowMs: now.getTime(),
-        expiresAtMs: expiresAt.getTime(),
-      });
-    }
-    return { unverifiedEmail };
+    const session = { userId, unverifiedEmail };
+    this.openSessions.remember(sessionId, session, ticket, expiresAt);
+    return session;
   }
 
   private async findRefreshToken(refreshToken: string): Promise<RefreshTokenRecord> {
@@ -283,11 +314,6 @@ export class AuthService {
   private async revokeSession(sessionId: string): Promise<void> {
     await this.accounts.revokeSession(sessionId, this.deps.clock.now());
     this.openSessions.forget(sessionId);
-    this.distrustLookupsInFlight();
-  }
-
-  private distrustLookupsInFlight(): void {
-    this.revocations += 1;
   }
 
   private refreshExpiry(): Date {

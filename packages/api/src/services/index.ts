@@ -10,6 +10,7 @@ import { AttemptThrottle, type AttemptBudgets } from '../security/attempt-thrott
 import { createPasswordHasher, type PasswordHashingLimits } from '../security/passwords.js';
 import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.js';
 import { AuthService } from './auth-service.js';
+import { PersonalAccessTokenService } from './personal-access-token-service.js';
 import {
   ChangeFeed,
   createLocalChangeSignal,
@@ -31,6 +32,8 @@ export interface ServicesConfig {
   taskQuotaPerUser: number;
   /** Open sessions one user may have; a sign-in beyond it ends the oldest. */
   maxSessionsPerUser: number;
+  /** Personal access tokens one user may have; one more is QUOTA_EXCEEDED. */
+  maxTokensPerUser: number;
   /** See `AuthServiceDependencies.sessionCacheMs`; default 0 (a query per request). */
   sessionCacheMs?: number;
   /** Refuse unverified accounts but where a procedure allows them; default false. */
@@ -57,6 +60,7 @@ export interface ServiceDependencies {
 
 export interface Services {
   auth: AuthService;
+  personalAccessTokens: PersonalAccessTokenService;
   tasks: TaskService;
   changes: ChangeFeed;
   webhooks: WebhookService;
@@ -76,17 +80,26 @@ export function createServices({
   resolveHost,
 }: ServiceDependencies): Services {
   const feed = new ChangeFeed(changes, clock, config.changeFeed, changeSignal);
+  const sessionCacheMs = config.sessionCacheMs ?? 0;
+  const requireVerifiedEmail = config.requireVerifiedEmail ?? false;
+  const personalAccessTokens = new PersonalAccessTokenService(accounts, clock, {
+    maxPerUser: config.maxTokensPerUser,
+    cacheMs: sessionCacheMs,
+    requireVerifiedEmail,
+  });
   return {
     auth: new AuthService({
       accounts,
       clock,
       passwords: createPasswordHasher(config.bcryptCost, config.passwordHashing),
       accessTokens: createAccessTokens(config.accessTokens, clock),
+      personalAccessTokens,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      sessionCacheMs: config.sessionCacheMs ?? 0,
-      requireVerifiedEmail: config.requireVerifiedEmail ?? false,
+      sessionCacheMs,
+      requireVerifiedEmail,
       maxSessionsPerUser: config.maxSessionsPerUser,
     }),
+    personalAccessTokens,
     tasks: new TaskService(tasks, clock, config.taskQuotaPerUser, (userId) => {
       feed.changed(userId);
     }),

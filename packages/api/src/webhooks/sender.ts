@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -10,6 +11,7 @@ import {
   refuseLiteralHost,
   type ResolveHost,
 } from './url-policy.js';
+import { tracer } from '../tracing.js';
 
 /** One delivery attempt of one message to one endpoint. */
 export interface WebhookRequest {
@@ -63,9 +65,53 @@ export function generateWebhookSecret(): string {
 /**
  * POSTs one signed delivery. Redirects are not followed (a 3xx is an answer like any non-2xx),
  * and network and HTTP problems come back in the result rather than thrown; an invalid secret
- * or a payload JSON cannot serialise is a bug, and throws.
+ * or a payload JSON cannot serialise is a bug, and throws. Each attempt is a client span: how
+ * long the receiver took, and what it answered.
  */
-export async function sendWebhook(
+export function sendWebhook(
+  request: WebhookRequest,
+  options: SendOptions,
+): Promise<DeliveryResult> {
+  const attributes = {
+    'http.request.method': 'POST',
+    'tasks.webhook.message_id': request.messageId,
+    ...urlAttributes(request.url),
+  };
+  return tracer.startActiveSpan(
+    'webhook POST',
+    { kind: SpanKind.CLIENT, attributes },
+    async (span) => {
+      try {
+        const result = await attemptDelivery(request, options);
+        if (result.status !== null) span.setAttribute('http.response.status_code', result.status);
+        if (!result.ok) {
+          const failure = result.status === null ? 'no_response' : String(result.status);
+          span.setAttribute('error.type', failure);
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: result.error ?? `HTTP ${failure}`,
+          });
+        }
+        return result;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Where a delivery goes, without its query or credentials: a receiver's URL may hold a secret. */
+function urlAttributes(url: string): Attributes {
+  if (!URL.canParse(url)) return {};
+  const { origin, pathname, hostname, port, protocol } = new URL(url);
+  return {
+    'url.full': `${origin}${pathname}`,
+    'server.address': hostname,
+    'server.port': Number(port) || (protocol === 'https:' ? 443 : 80),
+  };
+}
+
+async function attemptDelivery(
   request: WebhookRequest,
   options: SendOptions,
 ): Promise<DeliveryResult> {

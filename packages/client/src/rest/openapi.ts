@@ -201,6 +201,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/auth/tokens': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List your personal access tokens
+     * @description All of them, oldest first, expired ones included until housekeeping deletes them 30 days after expiry; never the tokens themselves.
+     */
+    get: operations['auth-tokens-list'];
+    put?: never;
+    /**
+     * Make a personal access token
+     * @description For scripts and other services: send it as `Authorization: Bearer <token>` on REST and `/trpc`. It may do what its `scopes` allow (`tasks:read`, `tasks:write`, `webhooks:read`, `webhooks:write`; a `:write` scope includes its `:read`) and never manage the account. It works for `expiresInDays` (90 by default, at most 365). The token is in this answer only; the API keeps its hash. A user has at most `MAX_TOKENS_PER_USER` tokens (50 by default).
+     */
+    post: operations['auth-tokens-create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/tokens/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Revoke a personal access token
+     * @description Requests with it get 401 from now on: at once on the instance that answers this, within `SESSION_CACHE_MS` (1 s by default) on the others.
+     */
+    delete: operations['auth-tokens-delete'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tasks': {
     parameters: {
       query?: never;
@@ -425,14 +469,72 @@ export interface components {
        */
       expiresIn: number;
       /**
-       * @description Opaque, single-use: exchange it at `/auth/refresh` for a new pair
+       * @description Opaque, single-use: exchange it at `/auth/refresh` for a new pair. Absent with `X-Refresh-Token: cookie`: the refresh token is in the `Set-Cookie` header instead
        * @example kq3Xz0w2bJ7mV1sQ9rT4uY6iO8pA5dF3gH2jK0lZ1xC
        */
-      refreshToken: string;
+      refreshToken?: string;
     };
     MailQueued: {
       /** @example If an account has this address, a link is on its way */
       message: string;
+    };
+    CreatedPersonalAccessToken: {
+      /**
+       * Format: uuid
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      id: string;
+      /** @example nightly backup */
+      name: string;
+      scopes: ('tasks:read' | 'tasks:write' | 'webhooks:read' | 'webhooks:write')[];
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      expiresAt: string;
+      /**
+       * @description When a request last used it, to the minute; null: never
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      lastUsedAt: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      createdAt: string;
+      /**
+       * @description The token, shown this once: send it as `Authorization: Bearer <token>`. It starts with `tasks_pat_`, so secret scanners can find a leaked one
+       * @example tasks_pat_kq3Xz0w2bJ7mV1sQ9rT4uY6iO8pA5dF3gH2jK0lZ1xC
+       */
+      token: string;
+    };
+    PersonalAccessTokenList: {
+      items: components['schemas']['PersonalAccessToken'][];
+    };
+    PersonalAccessToken: {
+      /**
+       * Format: uuid
+       * @example 01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10
+       */
+      id: string;
+      /** @example nightly backup */
+      name: string;
+      scopes: ('tasks:read' | 'tasks:write' | 'webhooks:read' | 'webhooks:write')[];
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      expiresAt: string;
+      /**
+       * @description When a request last used it, to the minute; null: never
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      lastUsedAt: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-02-14T10:00:00.000Z
+       */
+      createdAt: string;
     };
     Task: {
       /**
@@ -656,6 +758,7 @@ export interface components {
         | 'INVALID_CREDENTIALS'
         | 'QUOTA_EXCEEDED'
         | 'EMAIL_NOT_VERIFIED'
+        | 'INSUFFICIENT_SCOPE'
         | 'TASK_NOT_FOUND'
         | 'NOT_FOUND'
         | 'ROUTE_NOT_FOUND'
@@ -801,7 +904,10 @@ export interface operations {
   'auth-login': {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie` (browsers): the refresh token travels in the HttpOnly cookie `tasks_refresh_token` (Path=/auth) instead of the JSON body, which then goes without `refreshToken`. Leave it out to get and send the refresh token in the body */
+        'X-Refresh-Token'?: 'cookie';
+      };
       path?: never;
       cookie?: never;
     };
@@ -819,6 +925,8 @@ export interface operations {
       /** @description A short-lived access token and a refresh token */
       200: {
         headers: {
+          /** @description With `X-Refresh-Token: cookie` only: `tasks_refresh_token=<refresh token>; Max-Age=<REFRESH_TOKEN_TTL_SECONDS>; Path=/auth; HttpOnly; Secure; SameSite=Strict` (`Secure` unless REFRESH_COOKIE_SECURE=false) */
+          'Set-Cookie'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -906,14 +1014,20 @@ export interface operations {
   'auth-refresh': {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie` (browsers): the refresh token travels in the HttpOnly cookie `tasks_refresh_token` (Path=/auth) instead of the JSON body, which then goes without `refreshToken`. Leave it out to get and send the refresh token in the body */
+        'X-Refresh-Token'?: 'cookie';
+      };
       path?: never;
-      cookie?: never;
+      cookie?: {
+        /** @description The refresh token, as set by `/auth/login` or `/auth/refresh` with `X-Refresh-Token: cookie`; read only when that header is sent and the body has no `refreshToken`. Missing or no longer valid: 401 */
+        tasks_refresh_token?: string;
+      };
     };
-    requestBody: {
+    requestBody?: {
       content: {
         'application/json': {
-          refreshToken: string;
+          refreshToken?: string;
         };
       };
     };
@@ -921,6 +1035,8 @@ export interface operations {
       /** @description A new access token and refresh token */
       200: {
         headers: {
+          /** @description With `X-Refresh-Token: cookie` only: `tasks_refresh_token=<refresh token>; Max-Age=<REFRESH_TOKEN_TTL_SECONDS>; Path=/auth; HttpOnly; Secure; SameSite=Strict` (`Secure` unless REFRESH_COOKIE_SECURE=false) */
+          'Set-Cookie'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1008,14 +1124,20 @@ export interface operations {
   'auth-logout': {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description `cookie` (browsers): the refresh token travels in the HttpOnly cookie `tasks_refresh_token` (Path=/auth) instead of the JSON body, which then goes without `refreshToken`. Leave it out to get and send the refresh token in the body */
+        'X-Refresh-Token'?: 'cookie';
+      };
       path?: never;
-      cookie?: never;
+      cookie?: {
+        /** @description The refresh token, as set by `/auth/login` or `/auth/refresh` with `X-Refresh-Token: cookie`; read only when that header is sent and the body has no `refreshToken`. Missing or no longer valid: 401 */
+        tasks_refresh_token?: string;
+      };
     };
-    requestBody: {
+    requestBody?: {
       content: {
         'application/json': {
-          refreshToken: string;
+          refreshToken?: string;
         };
       };
     };
@@ -1023,6 +1145,8 @@ export interface operations {
       /** @description The session was revoked */
       204: {
         headers: {
+          /** @description With `X-Refresh-Token: cookie` only: clears `tasks_refresh_token` (`Max-Age=0`), on a failure too */
+          'Set-Cookie'?: string;
           [name: string]: unknown;
         };
         content?: never;
@@ -1147,6 +1271,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
       413: {
         headers: {
@@ -1227,6 +1360,15 @@ export interface operations {
       };
       /** @description `UNAUTHENTICATED`: Authentication required */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -1587,6 +1729,334 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'auth-tokens-list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Your tokens, oldest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PersonalAccessTokenList'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'auth-tokens-create': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description Your label for it: what uses it
+           * @example nightly backup
+           */
+          name: string;
+          /**
+           * @description What the token may do
+           * @example [
+           *       "tasks:read"
+           *     ]
+           */
+          scopes: ('tasks:read' | 'tasks:write' | 'webhooks:read' | 'webhooks:write')[];
+          /**
+           * @description Days until it stops working
+           * @default 90
+           */
+          expiresInDays?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The token, shown this once */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedPersonalAccessToken'];
+        };
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNSUPPORTED_MEDIA_TYPE`: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `VALIDATION_FAILED`: Validation failed */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INTERNAL`: Internal server error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `SERVICE_UNAVAILABLE`: Service unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'auth-tokens-delete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The token was deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `MALFORMED_JSON`: Malformed JSON body */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: Authentication required */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `NOT_FOUND`: Resource not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `PAYLOAD_TOO_LARGE`: Payload too large */
       413: {
         headers: {
@@ -1683,7 +2153,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1790,7 +2260,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1890,7 +2360,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1989,7 +2459,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2132,7 +2602,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2249,7 +2719,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2336,7 +2806,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2439,7 +2909,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `QUOTA_EXCEEDED`: Quota exceeded; `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2537,7 +3007,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2633,7 +3103,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2765,7 +3235,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2875,7 +3345,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2973,7 +3443,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3083,7 +3553,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `EMAIL_NOT_VERIFIED`: Email address not verified */
+      /** @description `INSUFFICIENT_SCOPE`: Insufficient token scope; `EMAIL_NOT_VERIFIED`: Email address not verified */
       403: {
         headers: {
           [name: string]: unknown;
