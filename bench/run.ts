@@ -13,9 +13,13 @@
  * Env: DATABASE_URL (server to create the database on), BENCH_DURATION (seconds per run, 5),
  * BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated workload ids),
  * BENCH_BIG_TASKS (tasks of W7's user, 1 000 000), BENCH_PROFILE=1 (each server writes a V8 CPU
- * profile to bench/results/profiles/<server>/).
+ * profile to bench/results/profiles/<server>/), BENCH_TRACING=1 (the API traces every request
+ * and exports over OTLP/HTTP to a receiver here that reads and drops the spans, as it would to a
+ * collector beside it).
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import autocannon from 'autocannon';
 import { encodeCursor } from '../packages/api/src/services/task-service.js';
 import { applyMigrations } from '../packages/db/src/index.js';
@@ -42,6 +46,7 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const connections = Number(env.BENCH_CONNECTIONS ?? 32);
 const only = env.BENCH_ONLY?.split(',').map((id) => id.trim());
 const profile = env.BENCH_PROFILE === '1';
+const tracing = env.BENCH_TRACING === '1';
 const jwtSecret = randomBytes(32).toString('base64url');
 const taskCount = 10_000;
 const bigTaskCount = Number(env.BENCH_BIG_TASKS ?? 1_000_000);
@@ -362,10 +367,24 @@ function targets(rows: Row[]): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Where the API exports its spans under BENCH_TRACING: read, answered, dropped. */
+async function startSpanSink() {
+  const sink = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.end());
+  });
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  const address = sink.address();
+  if (address === null || typeof address === 'string') throw new Error('no sink address');
+  return { endpoint: `http://127.0.0.1:${address.port}`, close: () => sink.close() };
+}
+
 async function main() {
   const started = Date.now();
   const database = await createDatabase();
   const servers: Server[] = [];
+  const spanSink = tracing ? await startSpanSink() : undefined;
   try {
     await applyMigrations({ url: database.url });
     const user = await seedUser(database.url, 'bench@example.com', taskCount);
@@ -401,8 +420,10 @@ async function main() {
         // W5 signs the measured user in hundreds of times: the cap would end the session whose
         // token the later workloads use.
         MAX_SESSIONS_PER_USER: '10000',
+        ...(spanSink && { OTEL_EXPORTER_OTLP_ENDPOINT: spanSink.endpoint }),
       },
-      profilerFlags('api'),
+      // As deployed: the module that starts tracing when an OTLP endpoint is set.
+      [...profilerFlags('api'), '--import', './dist/tracing.js'],
     );
     servers.push(api);
     const baseline = await startServer('baseline', {
@@ -446,7 +467,7 @@ async function main() {
     const report = [
       `## Benchmark: API vs hand-written baseline (${new Date().toISOString()})`,
       '',
-      `${database.description}, pool of ${database.poolSize}; one user with ${taskCount.toLocaleString('en')} tasks (W7: one with ${bigTaskCount.toLocaleString('en')}); ${connections} connections (W5: 8; W8: 50 /health requests/s beside W5), ${rounds} rounds of ${durationSeconds} s per server, interleaved A B A B; medians. Ratio = API / baseline requests per second.`,
+      `${database.description}, pool of ${database.poolSize}; API tracing ${tracing ? 'on, exporting every span to a local OTLP receiver' : 'off'}; one user with ${taskCount.toLocaleString('en')} tasks (W7: one with ${bigTaskCount.toLocaleString('en')}); ${connections} connections (W5: 8; W8: 50 /health requests/s beside W5), ${rounds} rounds of ${durationSeconds} s per server, interleaved A B A B; medians. Ratio = API / baseline requests per second.`,
       '',
       table(rows),
       '',
@@ -460,6 +481,7 @@ async function main() {
     await writeResult('latest.md', report);
   } finally {
     for (const server of servers) await server.stop();
+    spanSink?.close();
     await database.drop();
   }
 }

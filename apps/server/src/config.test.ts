@@ -33,6 +33,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('traces once an OTLP endpoint is set, taking an empty value as unset', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).tracing).toBeUndefined();
+    const endpoint = 'http://127.0.0.1:4318';
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).tracing).toEqual({
+      serviceName: 'tasks-api',
+    });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'w' }).tracing,
+    ).toEqual({ serviceName: 'w' });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: 'true' }).tracing,
+    ).toBeUndefined();
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/OTEL_TRACES_SAMPLER/);
+  });
+
   it('refuses production without a JWT secret or a database', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/x' })).toThrow(
       /JWT_SECRET: is required in production/,

@@ -1,13 +1,7 @@
 // The server's side of tracing, through the OpenTelemetry API only: the SDK itself is started,
 // when configured, by `tracing.ts` before the entry point runs.
 import { spanContextOf } from '@tasks/db';
-import {
-  ProxyTracerProvider,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Link,
-} from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 
 const tracer = trace.getTracer('@tasks/server');
@@ -29,13 +23,14 @@ export function logTraceIds(app: FastifyInstance): void {
   });
 }
 
-/** Sends the spans still buffered; before `process.exit`, which would drop them. */
+/**
+ * Sends the spans still buffered; before `process.exit`, which would drop them. The API has no
+ * flush, the SDK's provider behind its global proxy has; without an SDK there is nothing to send.
+ */
 export async function flushTraces(): Promise<void> {
-  const provider = trace.getTracerProvider();
-  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
-  if ('forceFlush' in delegate && typeof delegate.forceFlush === 'function') {
-    await (delegate.forceFlush as () => Promise<void>)();
-  }
+  const proxy = trace.getTracerProvider() as { getDelegate?: () => object };
+  const provider = proxy.getDelegate?.() as { forceFlush?: () => Promise<void> } | undefined;
+  await provider?.forceFlush?.();
 }
 
 interface RunningJob {
@@ -52,9 +47,7 @@ interface RunningJob {
  * nests under it.
  */
 export function traceJob<T>(job: RunningJob, run: () => Promise<T>): Promise<T> {
-  const enqueuedBy = spanContextOf(
-    (job.payload as { traceparent?: unknown } | null)?.traceparent,
-  );
+  const enqueuedBy = spanContextOf((job.payload as { traceparent?: unknown } | null)?.traceparent);
   const links: Link[] = enqueuedBy ? [{ context: enqueuedBy }] : [];
   return tracer.startActiveSpan(
     `job ${job.name}`,

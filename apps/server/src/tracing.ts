@@ -1,12 +1,11 @@
 // Loaded with `node --import` before the entry point (`pnpm start`, the image, `pnpm dev`, the
 // tests' servers), because instrumentations patch `pg` as it is loaded, and an ES module graph
 // is loaded whole before any of it runs. With no OTLP endpoint configured it only reads the
-// configuration: no OpenTelemetry package is even loaded.
+// configuration: neither the SDK nor an instrumentation is even loaded.
 import { register } from 'node:module';
-import type { FastifyRequest } from 'fastify';
 import { tracingConfig } from './config.js';
 
-/** Probes and scrapes every few seconds: a trace each would bury the requests. */
+/** Probes, every few seconds: a trace each would bury the requests'. */
 const untracedPaths = new Set(['/health', '/ready']);
 
 const tracing = tracingConfig();
@@ -19,13 +18,17 @@ async function startTracing({ serviceName }: NonNullable<typeof tracing>): Promi
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
-  const [{ NodeSDK }, { PgInstrumentation }, { FastifyOtelInstrumentation }, prisma] =
-    await Promise.all([
-      import('@opentelemetry/sdk-node'),
-      import('@opentelemetry/instrumentation-pg'),
-      import('@fastify/otel'),
-      import('@prisma/instrumentation'),
-    ]);
+  const [
+    { NodeSDK },
+    { PgInstrumentation },
+    { FastifyOtelInstrumentation },
+    { PrismaInstrumentation },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@fastify/otel'),
+    import('@prisma/instrumentation'),
+  ]);
   const sdk = new NodeSDK({
     serviceName,
     instrumentations: [
@@ -35,8 +38,7 @@ async function startTracing({ serviceName }: NonNullable<typeof tracing>): Promi
         // The request span and the handler's; a span per hook function would outnumber them.
         instrumentHooks: false,
         ignorePaths: ({ url }) => untracedPaths.has(url),
-        requestHook: (span, request) => {
-          const { method, routeOptions } = request as FastifyRequest;
+        requestHook: (span, { method, routeOptions }) => {
           span.updateName(`${method} ${routeOptions.url ?? 'unmatched'}`);
         },
       }),
@@ -44,7 +46,7 @@ async function startTracing({ serviceName }: NonNullable<typeof tracing>): Promi
       // only inside a request's or a job's trace, not the queue's polling and heartbeats.
       new PgInstrumentation({ requireParentSpan: true }),
       // Prisma's own work around the SQL: which model operation, and its query compilation.
-      new prisma.PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:db_query'] }),
+      new PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:db_query'] }),
     ],
     // Traces only: metrics are Prometheus's (METRICS_PORT) and logs go to stdout. Unset, the SDK
     // would also export both over OTLP.

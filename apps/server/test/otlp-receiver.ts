@@ -118,7 +118,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         check();
       });
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 

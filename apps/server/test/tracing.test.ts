@@ -211,6 +211,26 @@ describe('with an OTLP endpoint', () => {
   });
 });
 
+describe('on shutdown', () => {
+  it('sends the spans still waiting for their batch before it exits', async () => {
+    const stopping = await spawnServer({
+      ...spawnedTestEnv,
+      ...database.serverEnv,
+      MIGRATE_ON_START: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      // Far longer than the test: only the flush on exit can send them.
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    const caller = callerSpan();
+    await fetch(`${stopping.baseUrl}/tasks`, { headers: caller.headers });
+    expect(await stopping.stop()).toBe(0);
+    await receiver.waitFor((received) =>
+      received.some((span) => span.traceId === caller.traceId && span.name === 'GET /tasks'),
+    );
+  });
+});
+
 describe('without an OTLP endpoint', () => {
   /** The server as the tests start it, with a hook that refuses OpenTelemetry's SDK. */
   const startRefusingOpenTelemetry = (env: Record<string, string | undefined>) =>

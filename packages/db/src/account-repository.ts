@@ -129,17 +129,17 @@ export class AccountRepository {
       const user =
         traceparent === null
           ? await create
-          : (
-              await this.prisma.$transaction([
-                this.prisma.$executeRaw`SELECT set_config('tasks.traceparent', ${traceparent}, true)`,
-                create,
-              ])
-            )[1];
+          : (await this.prisma.$transaction([this.traceSetting(traceparent), create]))[1];
       return { user };
     } catch (error) {
       if (isUniqueViolation(error)) return { emailTaken: true };
       throw error;
     }
+  }
+
+  /** The request's span as a setting of the transaction, for the jobs its triggers enqueue. */
+  private traceSetting(traceparent: string) {
+    return this.prisma.$executeRaw`SELECT set_config('tasks.traceparent', ${traceparent}, true)`;
   }
 
   findCredentials(email: string): Promise<UserCredentials | null> {
