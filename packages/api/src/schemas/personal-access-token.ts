@@ -5,12 +5,7 @@ import { timestamp, uuid, withoutNul } from './common.js';
  * What a personal access token may be allowed. A `:write` scope includes its `:read` (a write
  * answers with what it wrote). A token never manages the account: its tokens, sessions, password.
  */
-const tokenScopes = [
-  'tasks:read',
-  'tasks:write',
-  'webhooks:read',
-  'webhooks:write',
-] as const;
+const tokenScopes = ['tasks:read', 'tasks:write', 'webhooks:read', 'webhooks:write'] as const;
 export type TokenScope = (typeof tokenScopes)[number];
 
 /** Days a token works when its maker names none, and at most. */
