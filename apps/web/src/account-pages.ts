@@ -33,6 +33,30 @@ function open(heading: string, ...content: Node[]): () => boolean {
 const backToSignIn = () =>
   create('p', { class: 'page-links' }, pageLink('home', 'Back to sign in'));
 
+/**
+ * A form of one labelled field and its submit button: a submission clears the form's messages
+ * and runs `submitted` with the button disabled.
+ */
+function oneFieldForm(
+  field: HTMLElement,
+  button: { label: string; testId: string },
+  submitted: () => Promise<void>,
+): HTMLFormElement {
+  const submit = create('button', { type: 'submit', 'data-testid': button.testId }, button.label);
+  const form = create(
+    'form',
+    { novalidate: true },
+    field,
+    create('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearMessages(form);
+    void whileBusy([submit], submitted);
+  });
+  return form;
+}
+
 /** Focuses `control` once a call that disabled it is over (a disabled control drops the focus). */
 function refocus(control: HTMLElement, isOpen: () => boolean): void {
   if (isOpen() && (document.activeElement === document.body || document.activeElement === null)) {
@@ -66,25 +90,10 @@ export function showForgotPassword(email: string): void {
     'aria-describedby': intro.id,
   });
   input.value = email;
-  const send = create(
-    'button',
-    { type: 'submit', 'data-testid': 'send-reset-link' },
-    'Send the link',
-  );
-  const form = create(
-    'form',
-    { novalidate: true },
+  const form = oneFieldForm(
     labelled('Email', input),
-    create('div', { class: 'actions' }, send),
-  );
-  const back = backToSignIn();
-  const isOpen = open('Reset your password', intro, form, back);
-  input.focus();
-
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    clearMessages(form);
-    void whileBusy([send], async () => {
+    { label: 'Send the link', testId: 'send-reset-link' },
+    async () => {
       try {
         // The same answer whatever the address: whether it has an account stays unsaid.
         const { message } = await api.auth.forgotPassword.mutate({ email: input.value.trim() });
@@ -96,8 +105,11 @@ export function showForgotPassword(email: string): void {
         showError(error, form);
         input.focus();
       }
-    });
-  });
+    },
+  );
+  const back = backToSignIn();
+  const isOpen = open('Reset your password', intro, form, back);
+  input.focus();
 }
 
 // --- new password, from the mailed link ---------------------------------------------------------
@@ -145,24 +157,10 @@ export function showResetPassword(token: string | null, passwordReset: () => voi
     required: true,
     'aria-describedby': hint.id,
   });
-  const save = create(
-    'button',
-    { type: 'submit', 'data-testid': 'set-password' },
-    'Set the new password',
-  );
-  const form = create(
-    'form',
-    { novalidate: true },
+  const form = oneFieldForm(
     labelled('New password', input, hint),
-    create('div', { class: 'actions' }, save),
-  );
-  const isOpen = open('Choose a new password', form, backToSignIn());
-  input.focus();
-
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    clearMessages(form);
-    void whileBusy([save], async () => {
+    { label: 'Set the new password', testId: 'set-password' },
+    async () => {
       try {
         await api.auth.resetPassword.mutate({ token, password: input.value });
         if (isOpen()) passwordReset();
@@ -177,8 +175,10 @@ export function showResetPassword(token: string | null, passwordReset: () => voi
         showError(error, form);
         input.focus();
       }
-    });
-  });
+    },
+  );
+  const isOpen = open('Choose a new password', form, backToSignIn());
+  input.focus();
 }
 
 // --- email confirmation, from the mailed link ---------------------------------------------------

@@ -79,6 +79,19 @@ function forward(request: IncomingMessage, response: ServerResponse, origin: str
  * Serves `root` on a random port; unknown paths get index.html, as a static host would. With
  * `apiOrigin`, the paths `pnpm dev`'s proxy forwards to the API go there instead.
  */
+/** What a page reports while a test drives it: script errors, and requests to `origin` that 404. */
+function watchPage(page: Page, origin: string): { pageErrors: string[]; missing: string[] } {
+  const pageErrors: string[] = [];
+  const missing: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('response', (response) => {
+    if (response.url().startsWith(origin) && response.status() === 404) {
+      missing.push(response.url());
+    }
+  });
+  return { pageErrors, missing };
+}
+
 async function serveStatic(
   root: () => string,
   apiOrigin?: () => string,
@@ -325,15 +338,8 @@ describe.skipIf(!existsSync(chromiumPath))(
         // A context of its own, so that a second tab can share its cookies (one step opens one).
         const context = await browser.newContext({ viewport });
         const page = await context.newPage();
-        const pageErrors: string[] = [];
-        page.on('pageerror', (error) => pageErrors.push(error.message));
         // Everything the page asks its own origin for exists (the favicon included).
-        const missing: string[] = [];
-        page.on('response', (response) => {
-          if (response.url().startsWith(web.origin) && response.status() === 404) {
-            missing.push(response.url());
-          }
-        });
+        const { pageErrors, missing } = watchPage(page, web.origin);
         const calls = { list: 0, delete: 0 };
         page.on('request', (request) => {
           if (request.url().includes('tasks.list')) calls.list += 1;
@@ -1043,14 +1049,7 @@ describe.skipIf(!existsSync(chromiumPath))(
       'resets a forgotten password and confirms the address from the mails at $width px',
       async (viewport) => {
         const page = await browser.newPage({ viewport });
-        const pageErrors: string[] = [];
-        page.on('pageerror', (error) => pageErrors.push(error.message));
-        const missing: string[] = [];
-        page.on('response', (response) => {
-          if (response.url().startsWith(web.origin) && response.status() === 404) {
-            missing.push(response.url());
-          }
-        });
+        const { pageErrors, missing } = watchPage(page, web.origin);
         const { step, snapshot } = walkOf(page, viewport.width);
         const text = (testId: string) => page.getByTestId(testId).textContent();
         const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000 });

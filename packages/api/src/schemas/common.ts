@@ -40,6 +40,13 @@ export const timestampInput = z
 export const uuid = z.uuid().meta({ examples: ['01963a5e-7c1a-7b4e-9f35-2f9c1d7e8a10'] });
 
 /**
+ * A row's id as input. PostgreSQL compares uuids case-insensitively but JavaScript compares
+ * strings exactly: one spelling from here on makes every lookup, batched or cached, agree with
+ * the database.
+ */
+export const idInput = uuid.overwrite((id) => id.toLowerCase());
+
+/**
  * Text that reaches PostgreSQL, stored or searched for: it cannot hold U+0000, so the API refuses
  * the character as invalid input (422) instead of failing in the database (500).
  */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp, uuid, withoutNul } from './common.js';
+import { idInput, timestamp, uuid, withoutNul } from './common.js';
 
 /**
  * What a personal access token may be allowed. A `:write` scope includes its `:read` (a write
@@ -63,7 +63,7 @@ export const personalAccessTokenListOutput = z
   .meta({ id: 'PersonalAccessTokenList' });
 
 export const personalAccessTokenIdInput = z.object({
-  id: uuid.overwrite((id) => id.toLowerCase()),
+  id: idInput,
 });
 
 export type CreatePersonalAccessTokenInput = z.infer<typeof createPersonalAccessTokenInput>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp, timestampInput, uuid, withoutNul } from './common.js';
+import { idInput, timestamp, timestampInput, uuid, withoutNul } from './common.js';
 
 const taskStatus = z.enum(['open', 'in_progress', 'done']);
 const title = withoutNul(z.string().trim().min(1).max(200)).meta({
@@ -36,13 +36,7 @@ export const taskOutput = z
   })
   .meta({ id: 'Task' });
 
-/**
- * PostgreSQL compares uuids case-insensitively but JavaScript compares strings exactly: one
- * spelling from here on makes every lookup, batched or not, agree with the database.
- */
-const taskId = uuid.overwrite((id) => id.toLowerCase());
-
-export const taskIdInput = z.object({ id: taskId });
+export const taskIdInput = z.object({ id: idInput });
 
 /** REST clients send it as `If-Match: "<version>"`; tRPC clients pass it directly. */
 const expectedVersion = z
@@ -70,7 +64,7 @@ export const createTaskInput = z.object({
 
 export const updateTaskInput = z
   .object({
-    id: taskId,
+    id: idInput,
     title: title.optional(),
     description: description.optional(),
     status: taskStatus.optional(),

@@ -1,6 +1,6 @@
 import { changeTypes } from '@tasks/db';
 import { z } from 'zod';
-import { timestamp, uuid, withoutNul } from './common.js';
+import { idInput, timestamp, uuid, withoutNul } from './common.js';
 
 const webhookUrl = withoutNul(z.string().trim().min(1).max(2000)).meta({
   description:
@@ -17,8 +17,6 @@ const eventTypes = z
 const description = withoutNul(z.string().trim().max(500))
   .nullable()
   .meta({ examples: ['Billing service'] });
-
-const webhookId = uuid.overwrite((id) => id.toLowerCase());
 
 export const webhookOutput = z
   .object({
@@ -59,11 +57,11 @@ export const createWebhookInput = z.object({
   description: description.optional(),
 });
 
-export const webhookIdInput = z.object({ id: webhookId });
+export const webhookIdInput = z.object({ id: idInput });
 
 export const updateWebhookInput = z
   .object({
-    id: webhookId,
+    id: idInput,
     url: webhookUrl.optional(),
     events: eventTypes.optional(),
     description: description.optional(),
@@ -135,7 +133,7 @@ const deliveryOutput = z
   .meta({ id: 'WebhookDelivery' });
 
 export const listDeliveriesInput = z.object({
-  id: webhookId,
+  id: idInput,
   limit: z.number().int().min(1).max(100).default(20).meta({ description: 'Page size' }),
   cursor: uuid.optional().meta({ description: '`nextCursor` of the previous page' }),
 });
