@@ -181,10 +181,15 @@ export async function buildApp(
   const corsOrigins = new Set(config.corsOrigins);
   await app.register(cors, {
     // Exactly the listed origins get CORS headers, and any other request none at all (with a
-    // list, @fastify/cors would still answer everyone `Access-Control-Allow-Credentials`).
-    origin: (origin, allow) => {
-      allow(null, origin !== undefined && corsOrigins.has(origin));
-    },
+    // list, @fastify/cors would still answer everyone `Access-Control-Allow-Credentials`). With
+    // none listed the plugin is told so, not asked per request: the function costs every
+    // request about 50 us of CPU (bench/results/cors-origin.md).
+    origin:
+      corsOrigins.size === 0
+        ? false
+        : (origin, allow) => {
+            allow(null, origin !== undefined && corsOrigins.has(origin));
+          },
     // @fastify/cors allows GET, HEAD and POST by default: a browser on another origin could not
     // change or delete a task.
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
